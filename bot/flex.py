@@ -1,0 +1,109 @@
+"""Flex templates from flex_templates/, filled and checked against LINE's limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+from crm.settings import PROJECT_ROOT
+
+TEMPLATE_DIR = PROJECT_ROOT / "flex_templates"
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+MAX_ALT_TEXT = 400
+MAX_BUBBLE_BYTES = 30 * 1024
+MAX_CAROUSEL_BYTES = 50 * 1024
+MAX_CAROUSEL_BUBBLES = 12
+MAX_POSTBACK_DATA = 300
+MAX_BUTTON_LABEL = 40
+
+
+class FlexError(ValueError):
+    """A template is missing a value or breaks one of LINE's limits."""
+
+
+@cache
+def _load(name: str) -> dict[str, Any]:
+    """The parsed template (cached; templates are files shipped with the code)."""
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise FlexError(f"bad template name {name!r}")
+    return json.loads((TEMPLATE_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def render_flex(name: str, **values: str) -> dict[str, Any]:
+    """A ready-to-send Flex message dict from the named template."""
+    template = _load(name)
+    message = {"type": "flex", **_fill(template, values)}
+    check_flex_message(message)
+    return message
+
+
+def _fill(node: Any, values: dict[str, str]) -> Any:
+    """Replace {{name}} in every string of the JSON tree."""
+    if isinstance(node, dict):
+        return {key: _fill(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_fill(item, values) for item in node]
+    if isinstance(node, str):
+        return PLACEHOLDER.sub(lambda m: _value(m.group(1), values), node)
+    return node
+
+
+def _value(key: str, values: dict[str, str]) -> str:
+    if key not in values:
+        raise FlexError(f"no value for placeholder {{{{{key}}}}}")
+    return str(values[key])
+
+
+def check_flex_message(message: dict[str, Any]) -> None:
+    """Raise FlexError unless LINE would accept this Flex message."""
+    alt_text = message.get("altText") or ""
+    if not 1 <= len(alt_text) <= MAX_ALT_TEXT:
+        raise FlexError(f"altText must be 1-{MAX_ALT_TEXT} characters, got {len(alt_text)}")
+    contents = message.get("contents") or {}
+    size = len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode())
+    kind = contents.get("type")
+    if kind == "bubble" and size > MAX_BUBBLE_BYTES:
+        raise FlexError(f"bubble is {size} bytes; LINE allows {MAX_BUBBLE_BYTES}")
+    if kind == "carousel":
+        _check_carousel(contents, size)
+    elif kind != "bubble":
+        raise FlexError(f"contents must be a bubble or a carousel, got {kind!r}")
+    for component in _walk(contents):
+        _check_component(component)
+
+
+def _check_carousel(contents: dict[str, Any], size: int) -> None:
+    bubbles = contents.get("contents") or []
+    if not 1 <= len(bubbles) <= MAX_CAROUSEL_BUBBLES:
+        raise FlexError(f"a carousel holds 1-{MAX_CAROUSEL_BUBBLES} bubbles, got {len(bubbles)}")
+    if size > MAX_CAROUSEL_BYTES:
+        raise FlexError(f"carousel is {size} bytes; LINE allows {MAX_CAROUSEL_BYTES}")
+
+
+def _walk(node: Any):
+    """Every dict in the tree."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _check_component(component: dict[str, Any]) -> None:
+    """Per-component limits: text present, postback data and button labels within bounds."""
+    if (
+        component.get("type") == "text"
+        and not component.get("text")
+        and not component.get("contents")
+    ):
+        raise FlexError("a text component has empty text")
+    if component.get("type") == "postback" and len(component.get("data", "")) > MAX_POSTBACK_DATA:
+        raise FlexError(f"postback data is over {MAX_POSTBACK_DATA} characters")
+    action = component.get("action")
+    is_button = component.get("type") == "button" and isinstance(action, dict)
+    if is_button and len(action.get("label", "")) > MAX_BUTTON_LABEL:
+        raise FlexError(f"button label is over {MAX_BUTTON_LABEL} characters")

@@ -1,0 +1,151 @@
+"""What the bot does for each kind of event: record it, then maybe answer. Dispatch by table."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from sqlalchemy.orm import Session
+
+from bot.events import LineEvent
+from bot.messages import ack_messages, greeting_messages, help_messages
+from crm.customers import record_follow, record_unfollow
+from crm.interactions import mark_unsent, record_inbound
+from crm.models import Customer
+
+ACK_COOLDOWN = timedelta(minutes=30)
+
+
+@dataclass
+class Turn:
+    """One event being handled: what we know, and the replies we collect for it."""
+
+    session: Session
+    event: LineEvent
+    customer: Customer
+    texts: dict[str, str]
+    now: datetime
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+    def reply(self, messages: list[dict[str, Any]]) -> None:
+        """Queue messages for the answer; in standby mode the bot must stay silent."""
+        if not self.event.is_standby:
+            self.replies.extend(messages)
+
+    def record(self, kind: str, **fields: Any) -> None:
+        """Log the event as an inbound interaction of this customer."""
+        record_inbound(
+            self.session,
+            self.customer,
+            kind=kind,
+            occurred_at=self.event.occurred_at,
+            source_event_id=self.event.event_id,
+            **fields,
+        )
+
+
+def on_follow(turn: Turn) -> None:
+    """Added or unblocked: (re)activate the customer and greet them."""
+    is_unblocked = bool((turn.event.raw.get("follow") or {}).get("isUnblocked"))
+    record_follow(turn.session, turn.customer, turn.event.occurred_at, is_unblocked)
+    turn.record("follow", payload={"isUnblocked": is_unblocked})
+    turn.reply(greeting_messages(turn.texts))
+
+
+def on_unfollow(turn: Turn) -> None:
+    """Blocked: keep the customer and history, stop messaging them."""
+    record_unfollow(turn.session, turn.customer, turn.event.occurred_at)
+    turn.record("unfollow")
+
+
+def on_message(turn: Turn) -> None:
+    """Any message: log it with its metadata, then route text."""
+    message = turn.event.message
+    kind = str(message.get("type") or "unknown")
+    summary = MESSAGE_SUMMARIES.get(kind, _no_summary)(message)
+    turn.record(kind, text=summary, payload=message, line_message_id=_str(message.get("id")))
+    if kind == "text":
+        route_text(turn, message.get("text") or "")
+
+
+def on_postback(turn: Turn) -> None:
+    """A button tap: log data and params, then run the action it names."""
+    postback = turn.event.postback
+    data = str(postback.get("data") or "")
+    turn.record("postback", text=data, payload=postback)
+    action = (parse_qs(data).get("action") or [""])[0]
+    handler = POSTBACK_ACTIONS.get(action)
+    if handler:
+        handler(turn)
+
+
+def on_unsend(turn: Turn) -> None:
+    """The customer took a message back: hide it, keep the record."""
+    message_id = _str((turn.event.raw.get("unsend") or {}).get("messageId"))
+    if message_id:
+        mark_unsent(turn.session, turn.customer, message_id, turn.event.occurred_at)
+    turn.record("unsend", payload={"messageId": message_id})
+
+
+def route_text(turn: Turn, text: str) -> None:
+    """Keyword commands first; otherwise acknowledge (at most every half hour) for staff."""
+    command = TEXT_COMMANDS.get(normalise_command(text))
+    if command:
+        command(turn)
+        return
+    last = turn.customer.last_auto_reply_at
+    if last is None or turn.now - last >= ACK_COOLDOWN:
+        turn.customer.last_auto_reply_at = turn.now
+        turn.reply(ack_messages(turn.texts))
+
+
+def normalise_command(text: str) -> str:
+    """Full-width and case variants of a keyword match the same command."""
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def send_help(turn: Turn) -> None:
+    turn.reply(help_messages(turn.texts))
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _no_summary(message: dict[str, Any]) -> str | None:
+    return None
+
+
+def _location_summary(message: dict[str, Any]) -> str | None:
+    parts = [message.get("title"), message.get("address")]
+    return " ".join(str(p) for p in parts if p) or None
+
+
+MESSAGE_SUMMARIES: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "text": lambda m: m.get("text"),
+    "file": lambda m: m.get("fileName"),
+    "location": _location_summary,
+    "sticker": lambda m: m.get("text") or None,
+}
+
+TEXT_COMMANDS: dict[str, Callable[[Turn], None]] = {
+    "ヘルプ": send_help,
+    "へるぷ": send_help,
+    "help": send_help,
+}
+
+POSTBACK_ACTIONS: dict[str, Callable[[Turn], None]] = {
+    "help": send_help,
+}
+
+EVENT_HANDLERS: dict[str, Callable[[Turn], None]] = {
+    "follow": on_follow,
+    "unfollow": on_unfollow,
+    "message": on_message,
+    "postback": on_postback,
+    "unsend": on_unsend,
+}

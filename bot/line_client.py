@@ -1,0 +1,207 @@
+"""The one wrapper around the LINE SDK's Messaging API: timeouts, retry keys, error sorting."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    Message,
+    MessagingApi,
+    MessagingApiBlob,
+    MulticastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from pydantic.v1 import ValidationError
+
+from crm.customers import Profile
+
+log = logging.getLogger(__name__)
+
+SENT = "sent"
+RETRY = "retry"  # a passing failure: 429 rate limit, 5xx, network; same retry key later
+FAILED = "failed"  # LINE refused for good (4xx); its message is kept
+BAD_REPLY_TOKEN = "bad_reply_token"  # noqa: S105 - expired or used: push instead
+
+PROFILE_NOT_FOUND = "not_found"
+CONTENT_READY = "ready"
+CONTENT_PREPARING = "preparing"
+CONTENT_GONE = "gone"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What became of one send request."""
+
+    result: str
+    http_status: int | None = None
+    message: str = ""
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileOutcome:
+    """A profile, LINE's 'no profile' (404), or a passing failure."""
+
+    result: str
+    profile: Profile | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ContentOutcome:
+    """Media content the user sent, or why it is not there (yet)."""
+
+    result: str
+    body: bytes = b""
+    content_type: str | None = None
+    http_status: int | None = None
+
+
+class LineClient:
+    """One SDK client per process (its connection pool is thread-safe); every call has a timeout."""
+
+    def __init__(self, access_token: str, host: str | None, timeout: tuple[float, float]):
+        configuration = Configuration(host=host, access_token=access_token)
+        configuration.connection_pool_maxsize = 64
+        configuration.retries = False  # retries are ours, with retry keys, not urllib3's
+        self._client = ApiClient(configuration)
+        self._api = MessagingApi(self._client)
+        self._blob = MessagingApiBlob(self._client)
+        self._timeout = timeout
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
+    def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendOutcome:
+        """Answer with the free reply token (single use; no retry key allowed)."""
+        return self._send(
+            lambda models: self._api.reply_message_with_http_info(
+                ReplyMessageRequest(reply_token=reply_token, messages=models),
+                _request_timeout=self._timeout,
+            ),
+            messages,
+        )
+
+    def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> SendOutcome:
+        """Push to one user; the retry key makes a repeat of this request harmless."""
+        return self._send(
+            lambda models: self._api.push_message_with_http_info(
+                PushMessageRequest(to=to, messages=models),
+                x_line_retry_key=retry_key,
+                _request_timeout=self._timeout,
+            ),
+            messages,
+        )
+
+    def multicast(
+        self, to: list[str], messages: list[dict[str, Any]], retry_key: str
+    ) -> SendOutcome:
+        """Send to up to 500 users in one request, with a retry key."""
+        return self._send(
+            lambda models: self._api.multicast_with_http_info(
+                MulticastRequest(to=to, messages=models),
+                x_line_retry_key=retry_key,
+                _request_timeout=self._timeout,
+            ),
+            messages,
+        )
+
+    def _send(self, call, messages: list[dict[str, Any]]) -> SendOutcome:
+        """Run a send call and sort what happened into sent / retry / failed."""
+        try:
+            models = [Message.from_dict(message) for message in messages]
+            response = call(models)
+        except ApiException as exc:
+            return _outcome_from_api_error(exc)
+        except urllib3.exceptions.HTTPError as exc:
+            return SendOutcome(RETRY, None, f"network error: {type(exc).__name__}")
+        except (ValidationError, ValueError, TypeError) as exc:
+            return SendOutcome(FAILED, None, f"invalid message: {exc}"[:1000])
+        return SendOutcome(SENT, response.status_code, "", _header(response.headers, "request"))
+
+    def get_profile(self, user_id: str) -> ProfileOutcome:
+        """The user's LINE profile; 404 means blocked, no consent, or not a friend."""
+        try:
+            data = self._api.get_profile(user_id, _request_timeout=self._timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return ProfileOutcome(PROFILE_NOT_FOUND, message=_error_message(exc))
+            return ProfileOutcome(RETRY, message=f"{exc.status}: {_error_message(exc)}")
+        except urllib3.exceptions.HTTPError as exc:
+            return ProfileOutcome(RETRY, message=f"network error: {type(exc).__name__}")
+        profile = Profile(
+            display_name=data.display_name,
+            picture_url=data.picture_url,
+            status_message=data.status_message,
+            language=data.language,
+        )
+        return ProfileOutcome(SENT, profile)
+
+    def get_content(self, message_id: str) -> ContentOutcome:
+        """Media the user sent, fetched from LINE on demand (LINE deletes it after a while)."""
+        try:
+            response = self._blob.get_message_content_with_http_info(
+                message_id, _request_timeout=self._timeout
+            )
+        except ApiException as exc:
+            result = CONTENT_GONE if exc.status in (404, 410) else RETRY
+            return ContentOutcome(result, http_status=exc.status)
+        except urllib3.exceptions.HTTPError:
+            return ContentOutcome(RETRY)
+        if response.status_code == 202:
+            return ContentOutcome(CONTENT_PREPARING, http_status=202)
+        content_type = _header(response.headers, "content-type") or "application/octet-stream"
+        return ContentOutcome(CONTENT_READY, bytes(response.data), content_type, 200)
+
+
+_HEADER_NAMES = {
+    "request": "x-line-request-id",
+    "accepted": "x-line-accepted-request-id",
+    "content-type": "content-type",
+}
+
+
+def _header(headers, name: str) -> str | None:
+    """A response header, case-insensitively (the SDK gives a dict or an HTTPHeaderDict)."""
+    if not headers:
+        return None
+    wanted = _HEADER_NAMES[name]
+    for key, value in dict(headers).items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def _error_message(exc: ApiException) -> str:
+    """LINE's error message with its details, from the JSON error body."""
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        return str(exc.reason or exc.status)
+    message = str(body.get("message") or exc.reason or exc.status)
+    details = body.get("details") or []
+    parts = [f"{d.get('property', '')}: {d.get('message', '')}".strip(": ") for d in details]
+    return f"{message} ({'; '.join(parts)})" if parts else message
+
+
+def _outcome_from_api_error(exc: ApiException) -> SendOutcome:
+    """Sort LINE's HTTP error per its retry guidance."""
+    message = _error_message(exc)
+    if exc.status == 409:
+        return SendOutcome(SENT, 409, message, _header(exc.headers, "accepted"))
+    if exc.status == 400 and "reply token" in message.lower():
+        return SendOutcome(BAD_REPLY_TOKEN, 400, message)
+    if exc.status == 429 and "monthly limit" in message.lower():
+        return SendOutcome(FAILED, 429, message)
+    if exc.status in (0, 429) or exc.status >= 500:
+        return SendOutcome(RETRY, exc.status, message)
+    return SendOutcome(FAILED, exc.status, message)

@@ -1,0 +1,55 @@
+"""The words the bot says, with Japanese defaults a shop can override per key."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from crm.models import ShopSetting
+
+SETTING_KEY = "bot_texts"
+
+DEFAULT_TEXTS: dict[str, str] = {
+    "shop_name": "ショップ",
+    "greeting_title": "友だち追加ありがとうございます！",
+    "greeting_body": (
+        "{shop_name}の公式アカウントです。お問い合わせはこのトークにメッセージを送ってください。"
+        "担当者がお返事します。"
+    ),
+    "greeting_help_label": "できること",
+    "help": (
+        "このアカウントでできること:\n"
+        "・メッセージを送る → 担当者が確認してお返事します\n"
+        "・写真やスタンプもそのまま送れます\n"
+        "・「ヘルプ」と送る → この案内を表示します"
+    ),
+    "ack": "メッセージを受け付けました。担当者より順にお返事しますので、少々お待ちください。",
+}
+
+
+class UnknownTextKey(KeyError):
+    """No bot text has this key."""
+
+
+def load_texts(session: Session) -> dict[str, str]:
+    """Defaults with the shop's overrides applied, `{shop_name}` filled in."""
+    setting = session.get(ShopSetting, SETTING_KEY)
+    overrides = setting.value if setting else {}
+    texts = {**DEFAULT_TEXTS, **{k: v for k, v in overrides.items() if k in DEFAULT_TEXTS}}
+    shop_name = texts["shop_name"]
+    return {key: value.replace("{shop_name}", shop_name) for key, value in texts.items()}
+
+
+def set_text(session: Session, key: str, value: str | None) -> None:
+    """Override one text; None restores the default."""
+    if key not in DEFAULT_TEXTS:
+        raise UnknownTextKey(key)
+    setting = session.get(ShopSetting, SETTING_KEY)
+    current = dict(setting.value) if setting else {}
+    if value is None:
+        current.pop(key, None)
+    else:
+        current[key] = value
+    if setting is None:
+        session.add(ShopSetting(key=SETTING_KEY, value=current))
+    else:
+        setting.value = current

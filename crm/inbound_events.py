@@ -1,0 +1,191 @@
+"""Webhook events as received: stored once each, then handled in order per lane (customer)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from crm.clock import from_line_timestamp
+from crm.db import dialect_insert_for, insert_ignoring_conflicts
+from crm.models import EVENT_FAILED, EVENT_PENDING, EventLane, InboundEvent
+
+_SOURCE_ID_FIELDS = {"user": "userId", "group": "groupId", "room": "roomId"}
+
+
+def store_events(
+    session: Session, destination: str | None, events: list[Any], received_at: datetime
+) -> list[str]:
+    """Store a webhook's events, skipping ones already stored; returns their lane keys."""
+    destination = storable_json(destination)
+    rows = [_event_row(destination, event, received_at) for event in events]
+    if rows:
+        insert_ignoring_conflicts(session, InboundEvent, rows, "webhook_event_id")
+    return sorted({row["lane_key"] for row in rows})
+
+
+def _event_row(destination: str | None, event: Any, received_at: datetime) -> dict:
+    """One inbound_events row; an event too broken to read is still kept, raw."""
+    event = storable_json(event)
+    if not isinstance(event, dict):
+        event = {"type": "invalid", "raw": event}
+    return {
+        "webhook_event_id": _event_id(event),
+        "lane_key": lane_key_for(event),
+        "event_type": str(event.get("type") or "invalid")[:40],
+        "occurred_at": _occurred_at(event, received_at),
+        "received_at": received_at,
+        "destination": destination,
+        "is_redelivery": _is_redelivery(event),
+        "payload": event,
+        "status": EVENT_PENDING,
+        "attempts": 0,
+    }
+
+
+def storable_json(value: Any) -> Any:
+    """The same JSON in a form PostgreSQL's text and JSONB accept: NUL characters replaced,
+    and the non-standard numbers Python's parser allows (NaN, Infinity, 1e999) kept as text."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list):
+        return [storable_json(item) for item in value]
+    if isinstance(value, dict):
+        return {storable_json(key): storable_json(item) for key, item in value.items()}
+    return value
+
+
+def _is_redelivery(event: dict) -> bool:
+    context = event.get("deliveryContext")
+    return isinstance(context, dict) and context.get("isRedelivery") is True
+
+
+def _event_id(event: dict) -> str:
+    """LINE's webhookEventId; a stable digest of the event when LINE's is missing."""
+    given = event.get("webhookEventId")
+    if isinstance(given, str) and 0 < len(given) <= 64:
+        return given
+    digest = hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
+    return f"sha256:{digest[:56]}"
+
+
+def lane_key_for(event: dict) -> str:
+    """Who the event belongs to; events of one lane are handled one at a time, in order."""
+    source = event.get("source")
+    if isinstance(source, dict):
+        field = _SOURCE_ID_FIELDS.get(source.get("type"))
+        value = source.get(field) if field else None
+        if isinstance(value, str) and value:
+            return f"{source['type']}:{value}"[:80]
+    return "orphan"
+
+
+def _occurred_at(event: dict, received_at: datetime) -> datetime:
+    """When the event happened, per LINE's timestamp; receipt time when it is unusable."""
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp > 0:
+        try:
+            return from_line_timestamp(timestamp)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return received_at
+
+
+def acquire_lane(
+    session: Session, lane_key: str, worker_id: str, now: datetime, lease: timedelta
+) -> bool:
+    """Take the lane's lock unless another live worker holds it."""
+    insert = dialect_insert_for(session)
+    statement = insert(EventLane).values(
+        lane_key=lane_key, locked_by=worker_id, locked_until=now + lease
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["lane_key"],
+        set_={"locked_by": worker_id, "locked_until": now + lease},
+        where=or_(EventLane.locked_until.is_(None), EventLane.locked_until < now),
+    )
+    # RETURNING, not rowcount: psycopg reports -1 as the row count of an upsert.
+    return session.execute(statement.returning(EventLane.lane_key)).first() is not None
+
+
+def extend_lane(
+    session: Session, lane_key: str, worker_id: str, now: datetime, lease: timedelta
+) -> bool:
+    """Renew the lease while working; False if the lane was lost to another worker."""
+    statement = (
+        update(EventLane)
+        .where(EventLane.lane_key == lane_key, EventLane.locked_by == worker_id)
+        .values(locked_until=now + lease)
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def release_lane(session: Session, lane_key: str, worker_id: str) -> None:
+    """Give the lane back."""
+    session.execute(
+        update(EventLane)
+        .where(EventLane.lane_key == lane_key, EventLane.locked_by == worker_id)
+        .values(locked_by=None, locked_until=None)
+    )
+
+
+def next_pending_event(session: Session, lane_key: str) -> InboundEvent | None:
+    """The lane's earliest unhandled event, by the time it happened."""
+    statement = (
+        select(InboundEvent)
+        .where(InboundEvent.lane_key == lane_key, InboundEvent.status == EVENT_PENDING)
+        .order_by(InboundEvent.occurred_at, InboundEvent.id)
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def lanes_with_pending_events(session: Session, now: datetime, limit: int = 200) -> list[str]:
+    """Lanes that have unhandled events and no live worker on them."""
+    free = or_(
+        EventLane.lane_key.is_(None), EventLane.locked_until.is_(None), EventLane.locked_until < now
+    )
+    statement = (
+        select(InboundEvent.lane_key)
+        .outerjoin(EventLane, EventLane.lane_key == InboundEvent.lane_key)
+        .where(and_(InboundEvent.status == EVENT_PENDING, free))
+        .group_by(InboundEvent.lane_key)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def finish_event(session: Session, event: InboundEvent, status: str, now: datetime) -> None:
+    """Record that the event was handled (done or ignored)."""
+    event.status = status
+    event.processed_at = now
+    event.attempts += 1
+
+
+def fail_event(session: Session, event_id: int, error: str, now: datetime) -> None:
+    """The event's handler raised: keep the event and the error for a person to look at."""
+    session.execute(
+        update(InboundEvent)
+        .where(InboundEvent.id == event_id)
+        .values(
+            status=EVENT_FAILED,
+            last_error=error[:4000],
+            processed_at=now,
+            attempts=InboundEvent.attempts + 1,
+        )
+    )
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many events are in each state (for /healthz and operators)."""
+    rows = session.execute(
+        select(InboundEvent.status, func.count()).group_by(InboundEvent.status)
+    ).all()
+    return {status: count for status, count in rows}

@@ -1,0 +1,151 @@
+"""Settings read once from the environment and validated, so a bad deployment fails at start."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'line_crm.sqlite3'}"
+# Publicly known values that only ever talk to the local sandbox, never to LINE.
+SANDBOX_CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"  # noqa: S105
+SANDBOX_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105
+SANDBOX_PORT = 8090
+_CHANNEL_SECRET_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes need to know about their deployment."""
+
+    line_channel_secret: str
+    line_channel_access_token: str
+    line_api_host: str | None
+    database_url: str
+    secret_key: str
+    shop_timezone: str = "Asia/Tokyo"
+    port: int = 5000
+    sandbox: bool = False
+    webhook_max_bytes: int = 1024 * 1024
+    webhook_workers: int = 16
+    lane_lease_seconds: float = 60.0
+    poll_interval: float = 1.0
+    line_timeout: tuple[float, float] = (3.0, 10.0)
+    start_workers: bool = True  # False: web processes only store events (see bot/worker.py)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The shop's time zone, for display and scheduling only (storage is UTC)."""
+        return ZoneInfo(self.shop_timezone)
+
+    def with_changes(self, **changes) -> Settings:
+        """A copy with some values replaced (tests and commands)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build and validate settings from environment variables."""
+        env = dict(os.environ if environ is None else environ)
+        secret = env.get("LINE_CHANNEL_SECRET", "").strip()
+        token = env.get("LINE_CHANNEL_ACCESS_TOKEN", "").strip()
+        sandbox = not secret and not token
+        if sandbox:
+            secret, token = SANDBOX_CHANNEL_SECRET, SANDBOX_ACCESS_TOKEN
+        else:
+            _check_channel(env)
+        return cls(
+            line_channel_secret=secret,
+            line_channel_access_token=token,
+            line_api_host=_api_host(env, sandbox),
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            secret_key=_secret_key(env, sandbox),
+            shop_timezone=_timezone(env),
+            port=_int(env, "PORT", 5000),
+            sandbox=sandbox,
+            webhook_max_bytes=_int(env, "WEBHOOK_MAX_BYTES", 1024 * 1024),
+            webhook_workers=_int(env, "WEBHOOK_WORKERS", 16),
+            lane_lease_seconds=float(_int(env, "LANE_LEASE_SECONDS", 60)),
+            poll_interval=_int(env, "EVENT_POLL_MS", 1000) / 1000,
+            start_workers=_process_events_in_web(env),
+        )
+
+
+def _process_events_in_web(env: dict[str, str]) -> bool:
+    """PROCESS_EVENTS=web (default): web processes handle events too; =worker: only
+    `python -m bot.worker` processes do, so acknowledging never competes with handling."""
+    mode = env.get("PROCESS_EVENTS", "web")
+    if mode not in ("web", "worker"):
+        raise ConfigError(f"PROCESS_EVENTS must be 'web' or 'worker', got {mode!r}")
+    return mode == "web"
+
+
+def _check_channel(env: dict[str, str]) -> None:
+    """Both channel credentials must be present, and the secret must look like one."""
+    for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"):
+        if not env.get(name, "").strip():
+            raise ConfigError(f"{name} is missing: set both LINE channel variables, or neither")
+    raw_secret = env["LINE_CHANNEL_SECRET"]
+    if raw_secret != raw_secret.strip():
+        raise ConfigError("LINE_CHANNEL_SECRET has surrounding whitespace; signatures would fail")
+    if not _CHANNEL_SECRET_RE.match(raw_secret):
+        raise ConfigError(
+            "LINE_CHANNEL_SECRET must be the 32 hex characters from the console's Basic settings "
+            "(not the access token)"
+        )
+
+
+def _api_host(env: dict[str, str], sandbox: bool) -> str | None:
+    """Where the SDK sends API calls; the SDK concatenates paths, so no trailing slash."""
+    host = env.get("LINE_API_HOST", "").strip().rstrip("/")
+    if host and not re.match(r"^https?://[^/\s]+$", host):
+        raise ConfigError(f"LINE_API_HOST must be a URL like http://127.0.0.1:8090, got {host!r}")
+    if host:
+        return host
+    if sandbox:
+        return f"http://127.0.0.1:{_int(env, 'SANDBOX_PORT', SANDBOX_PORT)}"
+    return None
+
+
+def _secret_key(env: dict[str, str], sandbox: bool) -> str:
+    """The session-signing key; only the sandbox may run without one."""
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if len(key) < 16:
+            raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+        return key
+    if sandbox:
+        return secrets.token_hex(32)
+    raise ConfigError("SECRET_KEY is missing: it is required when a LINE channel is configured")
+
+
+def _timezone(env: dict[str, str]) -> str:
+    """The shop's IANA time zone name, checked against the tz database."""
+    name = env.get("SHOP_TIMEZONE") or "Asia/Tokyo"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"SHOP_TIMEZONE {name!r} is not a known time zone") from exc
+    return name
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    """A positive integer variable, or its default."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value

@@ -1,0 +1,1 @@
+"""Staff-facing HTTP: the JSON API now, the web inbox later."""

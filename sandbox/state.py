@@ -1,0 +1,275 @@
+"""Everything the sandbox remembers: users, tokens, retry keys, faults, deliveries, requests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import struct
+import threading
+import time
+import uuid
+import zlib
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from sandbox import events as ev
+
+RETRY_KEY_WINDOW_SECONDS = 24 * 3600
+ENDPOINTS = {"reply", "push", "multicast", "profile", "content", "quota", "loading", "*"}
+
+
+@dataclass
+class User:
+    """A LINE user in the sandbox."""
+
+    user_id: str
+    display_name: str
+    language: str | None = "ja"
+    picture_url: str | None = None
+    status_message: str | None = None
+    friend: bool = False
+    blocked: bool = False
+    ever_followed: bool = False
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next `count` calls to an endpoint (None: every call)."""
+
+    endpoint: str = "*"
+    status: int | None = None
+    count: int | None = 1
+    latency_ms: int = 0
+    timeout: bool = False
+    timeout_seconds: float = 30.0
+    body: dict | None = None
+
+
+@dataclass
+class Content:
+    """Media a user sent."""
+
+    body: bytes
+    content_type: str
+    created: float
+    kind: str
+
+
+@dataclass
+class Config:
+    latency_ms: int = 0
+    reply_token_ttl: float = 60.0
+    content_prepare_seconds: float = 0.0
+    quota: int = 200
+
+
+@dataclass
+class RetryKey:
+    request_id: str
+    at: float
+    accepted: bool = False
+    sent_messages: list = field(default_factory=list)
+
+
+def tiny_png(seed: str) -> bytes:
+    """A valid 8x8 PNG whose colour depends on the seed."""
+    red, green, blue = hashlib.sha256(seed.encode()).digest()[:3]
+    raw = b"".join(b"\x00" + bytes([red, green, blue]) * 8 for _ in range(8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class SandboxState:
+    """The sandbox's memory; every method is safe to call from any thread."""
+
+    def __init__(self, channel_secret: str, access_token: str, webhook_url: str):
+        self.channel_secret = channel_secret
+        self.access_token = access_token
+        self.webhook_url = webhook_url
+        self.bot_user_id = "U" + hashlib.sha256(channel_secret.encode()).hexdigest()[:32]
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything but the channel."""
+        with self.lock:
+            self.users: dict[str, User] = {}
+            self.deliveries: dict[str, list[dict]] = defaultdict(list)
+            self.requests: list[dict] = []
+            self.faults: list[Fault] = []
+            self.reply_tokens: dict[str, tuple[str, float]] = {}
+            self.retry_keys: dict[str, RetryKey] = {}
+            self.content: dict[str, Content] = {}
+            self.unsent: set[str] = set()
+            self.config = Config()
+            self.usage = 0
+
+    # configuration and faults
+    def configure(self, **settings: Any) -> Config:
+        with self.lock:
+            for key, value in settings.items():
+                if not hasattr(self.config, key):
+                    raise ValueError(f"unknown setting {key!r}")
+                setattr(self.config, key, type(getattr(self.config, key))(value))
+            return self.config
+
+    def add_fault(self, **rule: Any) -> Fault:
+        fault = Fault(**rule)
+        if fault.endpoint not in ENDPOINTS:
+            raise ValueError(f"endpoint must be one of {sorted(ENDPOINTS)}")
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        """The first live fault for this endpoint, counted down."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.endpoint in (endpoint, "*") and (fault.count is None or fault.count > 0):
+                    if fault.count is not None:
+                        fault.count -= 1
+                    return fault
+        return None
+
+    # users
+    def add_user(self, display_name: str, user_id: str | None = None, **profile: Any) -> User:
+        user = User(user_id=user_id or ev.new_user_id(), display_name=display_name, **profile)
+        with self.lock:
+            self.users[user.user_id] = user
+        return user
+
+    def user(self, user_id: str) -> User | None:
+        with self.lock:
+            return self.users.get(user_id)
+
+    # reply tokens and retry keys
+    def issue_reply_token(self, user_id: str) -> str:
+        token = secrets.token_hex(16)
+        with self.lock:
+            self.reply_tokens[token] = (user_id, time.monotonic())
+        return token
+
+    def use_reply_token(self, token: str) -> str | None:
+        """The user the token answers, if it is unused and fresh; it is spent either way."""
+        with self.lock:
+            entry = self.reply_tokens.pop(token, None)
+        if entry is None:
+            return None
+        user_id, issued = entry
+        return user_id if time.monotonic() - issued <= self.config.reply_token_ttl else None
+
+    def reserve_retry_key(self, key: str, request_id: str) -> RetryKey | None:
+        """Claim the key for this request; returns the earlier holder if there is one."""
+        with self.lock:
+            held = self.retry_keys.get(key)
+            if held and time.monotonic() - held.at < RETRY_KEY_WINDOW_SECONDS:
+                return held
+            self.retry_keys[key] = RetryKey(request_id, time.monotonic())
+            return None
+
+    def settle_retry_key(self, key: str, accepted: bool, sent_messages: list) -> None:
+        """Keep the key if the request was accepted, free it if it failed."""
+        with self.lock:
+            if accepted:
+                self.retry_keys[key].accepted = True
+                self.retry_keys[key].sent_messages = sent_messages
+            else:
+                self.retry_keys.pop(key, None)
+
+    # deliveries
+    def deliver(
+        self, user_id: str, via: str, messages: list[dict], request_id: str, retry_key: str | None
+    ) -> list[dict]:
+        """Record messages as received by a friend; blocked users get nothing."""
+        sent = [
+            {"id": ev.new_message_id(), "quoteToken": secrets.token_urlsafe(16)} for _ in messages
+        ]
+        with self.lock:
+            user = self.users.get(user_id)
+            if user is None or user.blocked:
+                return sent
+            for message in messages:
+                self.deliveries[user_id].append(
+                    {
+                        "via": via,
+                        "message": message,
+                        "request_id": request_id,
+                        "retry_key": retry_key,
+                        "at": now_iso(),
+                    }
+                )
+            if via != "reply":
+                self.usage += 1
+        return sent
+
+    def messages_for(self, user_id: str) -> list[dict]:
+        with self.lock:
+            return list(self.deliveries.get(user_id, []))
+
+    def log_request(self, method: str, path: str, status: int, retry_key: str | None) -> None:
+        with self.lock:
+            self.requests.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "retry_key": retry_key,
+                    "at": now_iso(),
+                }
+            )
+
+    # content
+    def store_content(
+        self, message_id: str, kind: str, body: bytes | None, content_type: str
+    ) -> None:
+        data = body if body is not None else tiny_png(message_id)
+        with self.lock:
+            self.content[message_id] = Content(data, content_type, time.monotonic(), kind)
+
+    # webhooks
+    def send_webhook(self, events: list[dict]) -> int | None:
+        """POST the events to the app, signed like LINE; its status, or None if unreachable."""
+        body = ev.webhook_body(self.bot_user_id, events)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "LineBotWebhook/2.0",
+            "x-line-signature": ev.signature(self.channel_secret, body),
+        }
+        try:
+            response = requests.post(self.webhook_url, data=body, headers=headers, timeout=10)
+        except requests.RequestException:
+            return None
+        with response:
+            return response.status_code
+
+    def redeliver(self, event: dict) -> int | None:
+        return self.send_webhook([ev.as_redelivery(event)])
+
+    def user_json(self, user: User) -> dict:
+        return asdict(user)
+
+    def new_request_id(self) -> str:
+        return uuid.uuid4().hex

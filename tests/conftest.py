@@ -1,0 +1,193 @@
+"""Fixtures: databases (SQLite and PostgreSQL), the LINE sandbox on a real port, the app."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from werkzeug.serving import make_server
+
+from app import create_app
+from crm import migrations
+from crm.db import Base, Database
+from crm.settings import Settings
+from tests.line_payloads import body_of, sign
+
+TEST_SECRET = "fedcba9876543210fedcba9876543210"
+TEST_TOKEN = "test-access-token"
+PG_ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PG_TEST_DB = "line_crm_test"
+
+
+def _postgres_url() -> str:
+    """A dedicated, freshly emptied PostgreSQL database, or a skip that says why."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_TEST_DB}
+            )
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{PG_TEST_DB}"'))
+    except OperationalError as exc:
+        message = (
+            f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}); "
+            "PostgreSQL tests skipped. Set TEST_DATABASE_URL to run them."
+        )
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        admin.dispose()
+    url = make_url(PG_ADMIN_URL).set(database=PG_TEST_DB).render_as_string(hide_password=False)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def database_url(request, tmp_path_factory) -> str:
+    """A migrated database of each kind; every test that touches data runs on both."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        url = _postgres_url()
+    migrations.upgrade(url)
+    return url
+
+
+def _empty_tables(database: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def db(database_url) -> Iterator[Database]:
+    """The test database, emptied after each test."""
+    database = Database(database_url)
+    yield database
+    _empty_tables(database)
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer(
+        channel_secret=TEST_SECRET,
+        access_token=TEST_TOKEN,
+        webhook_url="http://127.0.0.1:9/unset",
+        port=0,
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def line(sandbox_server):
+    """The LINE sandbox, reset for this test."""
+    sandbox_server.state.reset()
+    yield sandbox_server
+    sandbox_server.state.reset()
+
+
+@pytest.fixture
+def settings(db, line) -> Settings:
+    return Settings(
+        line_channel_secret=TEST_SECRET,
+        line_channel_access_token=TEST_TOKEN,
+        line_api_host=line.url,
+        database_url=db.url,
+        secret_key="test-secret-key-" * 4,
+        start_workers=False,
+        webhook_workers=4,
+        poll_interval=0.2,
+        line_timeout=(2.0, 2.0),
+        lane_lease_seconds=30.0,
+    )
+
+
+@pytest.fixture
+def app(settings):
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    services = application.extensions["line_crm"]
+    services.dispatcher.stop()
+    services.line.close()
+    services.db.dispose()
+
+
+@pytest.fixture
+def services(app):
+    return app.extensions["line_crm"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def post_events(client) -> Callable:
+    """POST events to the webhook, signed like LINE signs them."""
+
+    def post(*events, secret: str = TEST_SECRET):
+        body = body_of(*events)
+        return client.post(
+            "/line/webhook",
+            data=body,
+            headers={"X-Line-Signature": sign(secret, body), "Content-Type": "application/json"},
+        )
+
+    return post
+
+
+@pytest.fixture
+def live_app(settings, line):
+    """The app on a real port with its workers running; the sandbox sends webhooks to it."""
+    application = create_app(settings.with_changes(start_workers=True))
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    line.webhook_url = f"{url}/line/webhook"
+    application.extensions["line_crm"].dispatcher.start()
+    yield application
+    server.shutdown()
+    thread.join(5)
+    services = application.extensions["line_crm"]
+    services.dispatcher.stop()
+    services.line.close()
+    services.db.dispose()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
+    """Poll until predicate() is truthy; fail with a clear message when it never is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

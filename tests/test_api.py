@@ -1,0 +1,227 @@
+"""The JSON API: tokens, errors, paging, and the OpenAPI document telling the truth."""
+
+import base64
+
+import jsonschema
+import pytest
+from sqlalchemy import select
+
+from crm.api_tokens import create_api_token
+from crm.clock import utcnow
+from crm.interactions import record_inbound
+from crm.models import ApiToken, Customer, Interaction
+from inbox.openapi import openapi_document
+from tests import line_payloads as lp
+from tests import sandbox_admin as sb
+
+
+@pytest.fixture
+def token(db):
+    with db.transaction() as session:
+        _row, plain = create_api_token(session, "tests")
+    return plain
+
+
+@pytest.fixture
+def api(client, token):
+    def get(path, **params):
+        return client.get(
+            f"/api/v1{path}", query_string=params, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    return get
+
+
+def _validate(response, schema_name):
+    document = openapi_document()
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+    jsonschema.validate(response.get_json(), schema)
+
+
+def _seed(db, customers=3, interactions=0):
+    ids = []
+    with db.transaction() as session:
+        for number in range(customers):
+            customer = Customer(
+                line_user_id=lp.new_user_id(), display_name=f"客{number}", follow_status="following"
+            )
+            session.add(customer)
+            session.flush()
+            for index in range(interactions):
+                record_inbound(
+                    session, customer, kind="text", occurred_at=utcnow(), text=f"m{index}"
+                )
+            ids.append(customer.id)
+    return ids
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer wrong-token", "Basic dXNlcjpwYXNz", "bearer "],
+)
+def test_requests_without_a_valid_token_get_401(client, db, header):
+    headers = {"Authorization": header} if header is not None else {}
+    response = client.get("/api/v1/customers", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_token_is_refused(client, db, token):
+    with db.transaction() as session:
+        session.scalars(select(ApiToken)).one().revoked_at = utcnow()
+    response = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+def test_tokens_are_stored_hashed(db, token):
+    with db.read_session() as session:
+        row = session.scalars(select(ApiToken)).one()
+    assert token not in (row.token_hash, row.prefix)
+    assert row.token_hash != token and len(row.token_hash) == 64
+
+
+def test_customers_are_listed_newest_first_and_paged(api, db):
+    ids = _seed(db, customers=5)
+    first = api("/customers", limit=2)
+    assert first.status_code == 200
+    _validate(first, "CustomerPage")
+    assert [c["id"] for c in first.get_json()["data"]] == ids[::-1][:2]
+    cursor = first.get_json()["next_cursor"]
+    second = api("/customers", limit=2, cursor=cursor)
+    assert [c["id"] for c in second.get_json()["data"]] == ids[::-1][2:4]
+    last = api("/customers", limit=2, cursor=second.get_json()["next_cursor"])
+    assert [c["id"] for c in last.get_json()["data"]] == ids[:1]
+    assert last.get_json()["next_cursor"] is None
+
+
+def test_customers_filter_by_line_user_id(api, db):
+    _seed(db, customers=3)
+    with db.read_session() as session:
+        wanted = session.scalars(select(Customer)).first()
+    response = api("/customers", line_user_id=wanted.line_user_id)
+    assert [c["id"] for c in response.get_json()["data"]] == [wanted.id]
+
+
+def test_customer_detail_and_404(api, db):
+    [customer_id] = _seed(db, customers=1)
+    response = api(f"/customers/{customer_id}")
+    assert response.status_code == 200
+    _validate(response, "CustomerEnvelope")
+    assert response.get_json()["data"]["display_name"] == "客0"
+    missing = api("/customers/999999")
+    assert missing.status_code == 404
+    _validate(missing, "Error")
+
+
+def test_interactions_newest_first_with_paging(api, db):
+    [customer_id] = _seed(db, customers=1, interactions=5)
+    response = api(f"/customers/{customer_id}/interactions", limit=3)
+    _validate(response, "InteractionPage")
+    page = response.get_json()
+    assert [i["text"] for i in page["data"]] == ["m4", "m3", "m2"]
+    rest = api(
+        f"/customers/{customer_id}/interactions", limit=3, cursor=page["next_cursor"]
+    ).get_json()
+    assert [i["text"] for i in rest["data"]] == ["m1", "m0"]
+    assert api("/customers/999999/interactions").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("limit", "0"), ("limit", "201"), ("limit", "ten"), ("cursor", "-3")]
+)
+def test_bad_parameters_get_422(api, db, name, value):
+    response = api("/customers", **{name: value})
+    assert response.status_code == 422
+    _validate(response, "Error")
+    assert response.get_json()["parameter"] == name
+
+
+def test_unsent_messages_are_hidden_by_the_api(api, db):
+    [customer_id] = _seed(db, customers=1)
+    with db.transaction() as session:
+        customer = session.get(Customer, customer_id)
+        item = record_inbound(session, customer, kind="text", occurred_at=utcnow(), text="secret")
+        item.unsent_at = utcnow()
+    [shown] = api(f"/customers/{customer_id}/interactions").get_json()["data"]
+    assert shown["unsent"] is True
+    assert shown["text"] is None and shown["payload"] == {}
+
+
+def test_openapi_document_lists_exactly_the_routes(app, client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"] == "3.1.0"
+    routed = {
+        rule.rule.removeprefix("/api/v1")
+        .replace("<int:customer_id>", "{customer_id}")
+        .replace("<int:interaction_id>", "{interaction_id}")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1") and not rule.rule.endswith("openapi.json")
+    }
+    assert routed == set(document["paths"])
+
+
+def test_api_token_command_prints_a_working_token(app, client):
+    result = app.test_cli_runner().invoke(args=["api-token", "integration"])
+    assert result.exit_code == 0
+    plain = result.output.strip()
+    response = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {plain}"})
+    assert response.status_code == 200
+
+
+def test_healthz_reports_database_and_mode(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"] in ("sqlite", "postgresql")
+
+
+def _media_interaction(post_events, services, db, line, **spec):
+    """A customer sends media through the sandbox; returns the stored interaction's id."""
+    user = sb.create_user(line, "写真の人")
+    event = sb.user_event(line, user, "events", **spec)["event"]
+    post_events(event)
+    services.dispatcher.drain()
+    with db.read_session() as session:
+        return session.scalars(
+            select(Interaction.id).where(Interaction.line_message_id == event["message"]["id"])
+        ).one()
+
+
+def test_photo_content_is_fetched_from_line_on_demand(api, post_events, services, db, line):
+    photo = base64.b64encode(b"\x89PNG\r\n\x1a\nfake-but-ours").decode()
+    item_id = _media_interaction(
+        post_events,
+        services,
+        db,
+        line,
+        type="image",
+        content_base64=photo,
+        content_type="image/png",
+    )
+    response = api(f"/interactions/{item_id}/content")
+    assert response.status_code == 200
+    assert response.content_type == "image/png"
+    assert response.data == base64.b64decode(photo)
+
+
+def test_video_still_being_prepared_is_202(api, post_events, services, db, line):
+    sb.configure(line, content_prepare_seconds=60)
+    item_id = _media_interaction(post_events, services, db, line, type="video")
+    response = api(f"/interactions/{item_id}/content")
+    assert response.status_code == 202
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_content_lines_deleted_is_410(api, post_events, services, db, line):
+    item_id = _media_interaction(post_events, services, db, line, type="image")
+    line.state.content.clear()  # LINE deletes content after a while
+    assert api(f"/interactions/{item_id}/content").status_code == 410
+
+
+def test_content_of_a_text_message_is_404(api, db):
+    [_customer_id] = _seed(db, customers=1, interactions=1)
+    with db.read_session() as session:
+        item_id = session.scalars(select(Interaction.id)).one()
+    assert api(f"/interactions/{item_id}/content").status_code == 404

@@ -1,0 +1,59 @@
+"""The sandbox phone page in a real headless Chromium: a person can chat with the bot."""
+
+import shutil
+
+import pytest
+
+from tests.conftest import wait_until
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)"),
+]
+LAUNCH_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        context = browser.new_context(locale="ja-JP")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_follow_chat_and_tap_a_button(page, live_app, line, tmp_path):
+    page.on("dialog", lambda dialog: dialog.accept("<img src=x onerror=alert(1)>"))
+    page.goto(f"{line.url}/")
+    page.click("#new-user")
+    page.wait_for_function("document.querySelector('#user-select').options.length === 1")
+    page.click("#follow")
+    page.wait_for_selector(".msg.bot.flex")
+    assert "友だち追加ありがとうございます" in page.inner_text(".msg.bot.flex")
+
+    page.fill("#text", "こんにちは\n二行目")
+    page.press("#text", "Enter")
+    page.wait_for_selector("text=受け付けました")
+    page.click(".flex button")  # the welcome card's postback button
+    page.wait_for_selector("text=このアカウントでできること")
+    page.screenshot(path=str(tmp_path / "phone.png"))
+
+    [user] = line.state.users.values()
+    assert user.display_name == "<img src=x onerror=alert(1)>"
+    assert page.locator("img[src=x]").count() == 0
+    texts = [m["message"].get("text", "") for m in line.state.messages_for(user.user_id)]
+    assert any("このアカウントでできること" in t for t in texts)
+    wait_until(lambda: len(line.state.messages_for(user.user_id)) == 3)

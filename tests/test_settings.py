@@ -1,0 +1,63 @@
+"""Settings come from the environment and fail loudly, naming the variable."""
+
+import pytest
+
+from crm.settings import SANDBOX_ACCESS_TOKEN, ConfigError, Settings
+
+REAL = {
+    "LINE_CHANNEL_SECRET": "0123456789abcdef0123456789abcdef",
+    "LINE_CHANNEL_ACCESS_TOKEN": "token",
+    "SECRET_KEY": "s" * 32,
+}
+
+
+def test_no_channel_means_sandbox_mode_with_local_api():
+    settings = Settings.from_env({})
+    assert settings.sandbox
+    assert settings.line_channel_access_token == SANDBOX_ACCESS_TOKEN
+    assert settings.line_api_host == "http://127.0.0.1:8090"
+    assert len(settings.secret_key) >= 32
+
+
+def test_real_channel_talks_to_line_itself():
+    settings = Settings.from_env(REAL)
+    assert not settings.sandbox
+    assert settings.line_api_host is None
+    assert settings.shop_timezone == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize(
+    ("change", "names"),
+    [
+        ({"LINE_CHANNEL_ACCESS_TOKEN": ""}, "LINE_CHANNEL_ACCESS_TOKEN"),
+        ({"LINE_CHANNEL_SECRET": ""}, "LINE_CHANNEL_SECRET"),
+        ({"LINE_CHANNEL_SECRET": "not-a-secret"}, "LINE_CHANNEL_SECRET"),
+        ({"LINE_CHANNEL_SECRET": " 0123456789abcdef0123456789abcdef"}, "LINE_CHANNEL_SECRET"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"SHOP_TIMEZONE": "Mars/Olympus"}, "SHOP_TIMEZONE"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"PORT": "-1"}, "PORT"),
+        ({"LINE_API_HOST": "127.0.0.1:8090"}, "LINE_API_HOST"),
+    ],
+)
+def test_bad_values_name_the_variable(change, names):
+    with pytest.raises(ConfigError, match=names):
+        Settings.from_env({**REAL, **change})
+
+
+def test_api_host_loses_its_trailing_slash():
+    settings = Settings.from_env({**REAL, "LINE_API_HOST": "http://127.0.0.1:9000/"})
+    assert settings.line_api_host == "http://127.0.0.1:9000"
+
+
+def test_shop_timezone_is_used_for_display():
+    settings = Settings.from_env({**REAL, "SHOP_TIMEZONE": "Europe/Berlin"})
+    assert settings.tz.key == "Europe/Berlin"
+
+
+def test_events_can_be_left_to_worker_processes():
+    assert Settings.from_env(REAL).start_workers is True
+    assert Settings.from_env({**REAL, "PROCESS_EVENTS": "worker"}).start_workers is False
+    with pytest.raises(ConfigError, match="PROCESS_EVENTS"):
+        Settings.from_env({**REAL, "PROCESS_EVENTS": "both"})

@@ -1,0 +1,91 @@
+"""Operator commands: `flask --app app db upgrade`, `api-token`, `bot-text`, `process-events`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from crm import migrations
+from crm.api_tokens import create_api_token
+from crm.bot_texts import DEFAULT_TEXTS, UnknownTextKey, load_texts, set_text
+from web.context import Services
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+
+
+def _services(app: Flask) -> Services:
+    return app.extensions["line_crm"]
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    migrations.upgrade(_services(current_app).settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' empties the database)."""
+    migrations.downgrade(_services(current_app).settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrated database disagree."""
+    diffs = migrations.differences(_services(current_app).db.engine)
+    if diffs:
+        raise click.ClickException(f"models and migrations disagree: {diffs}")
+    click.echo("models and migrations agree")
+
+
+@click.command("api-token")
+@with_appcontext
+@click.argument("name")
+def api_token(name: str) -> None:
+    """Create an API token called NAME; it is printed once and stored only as a hash."""
+    with _services(current_app).db.transaction() as session:
+        _token, plain = create_api_token(session, name)
+    click.echo(plain)
+
+
+@click.command("bot-text")
+@with_appcontext
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@click.option("--reset", is_flag=True, help="Restore KEY's default.")
+def bot_text(key: str | None, value: str | None, reset: bool) -> None:
+    """Show the bot's texts, or set KEY to VALUE (e.g. greeting_title, help, ack, shop_name)."""
+    db = _services(current_app).db
+    if key is None:
+        with db.read_session() as session:
+            for name, text in load_texts(session).items():
+                click.echo(f"{name}: {text!r}")
+        return
+    if value is None and not reset:
+        raise click.UsageError("give a VALUE, or --reset")
+    try:
+        with db.transaction() as session:
+            set_text(session, key, None if reset else value)
+    except UnknownTextKey:
+        raise click.BadParameter(f"unknown key; one of {', '.join(DEFAULT_TEXTS)}") from None
+    click.echo(f"{key} updated")
+
+
+@click.command("process-events")
+@with_appcontext
+def process_events() -> None:
+    """Handle every pending event and due message now, in this process."""
+    ran = _services(current_app).dispatcher.drain()
+    click.echo(f"ran {ran} tasks")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the commands to the app's CLI."""
+    app.cli.add_command(db_cli)
+    for command in (api_token, bot_text, process_events):
+        app.cli.add_command(command)

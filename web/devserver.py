@@ -1,0 +1,66 @@
+"""`make run`: the bot on one port and, without a LINE channel, the LINE sandbox on another."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from dotenv import load_dotenv
+from werkzeug.serving import make_server
+
+from app import create_app
+from crm.settings import SANDBOX_PORT, Settings
+
+
+def start_sandbox(settings: Settings):
+    """The local LINE stand-in, sending webhooks to this bot."""
+    from sandbox.server import SandboxServer
+
+    port = int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT))
+    return SandboxServer(
+        channel_secret=settings.line_channel_secret,
+        access_token=settings.line_channel_access_token,
+        webhook_url=f"http://127.0.0.1:{settings.port}/line/webhook",
+        port=port,
+    ).start()
+
+
+def main() -> None:
+    """Serve until Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    load_dotenv()
+    settings = Settings.from_env()
+    app = create_app(settings)
+    sandbox = start_sandbox(settings) if settings.sandbox else None
+    app.extensions["line_crm"].dispatcher.start()
+    host = os.environ.get("HOST", "127.0.0.1")
+    server = make_server(host, settings.port, app, threaded=True)
+    _print_banner(settings, sandbox, host)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if sandbox:
+            sandbox.stop()
+
+
+def _print_banner(settings: Settings, sandbox, host: str) -> None:
+    base = f"http://{host}:{settings.port}"
+    lines = ["", "LINE CRM is running."]
+    if sandbox:
+        lines += [
+            "",
+            "  *** SANDBOX MODE: no LINE channel configured; nothing reaches real LINE users ***",
+            f"  Phone page (chat as a LINE user): {sandbox.url}/",
+        ]
+    else:
+        lines.append(
+            f"  Webhook URL to enter in the LINE console: https://<your host>{'/line/webhook'}"
+        )
+    lines += [f"  Health: {base}/healthz", f"  API:    {base}/api/v1/openapi.json", ""]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
