@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup migrate run test test-sqlite lint format bench clean
+.PHONY: help setup migrate run test test-sqlite lint format bench messages clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ format: setup ## Format the code
 
 bench: setup ## Run the benchmarks and print their tables
 	$(BIN)/python bench/webhook.py
+
+messages: setup ## Re-extract the inbox's texts and update the ja/en catalogues
+	$(BIN)/pybabel extract -F inbox/babel.cfg -k _l --no-location --project "LINE CRM" -o inbox/translations/messages.pot .
+	$(BIN)/pybabel update -i inbox/translations/messages.pot -d inbox/translations --no-wrap
 
 clean: ## Remove .venv and local data
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

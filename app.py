@@ -26,7 +26,16 @@ def create_app(config: Settings | None = None) -> Flask:
         load_dotenv()
         config = Settings.from_env()
     app = Flask(__name__, instance_relative_config=True)
-    app.config.update(SECRET_KEY=config.secret_key, JSON_AS_ASCII=False)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_NAME="line_crm_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=config.staff_session_lifetime,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+    )
     app.json.ensure_ascii = False
     app.extensions["line_crm"] = build_services(config)
     _register_blueprints(app)
@@ -49,7 +58,7 @@ def build_services(settings: Settings):
     deliverer = Deliverer(db, line)
     profiles = ProfileSync(db, line)
     lease = timedelta(seconds=settings.lane_lease_seconds)
-    processor = EventProcessor(db, deliverer, profiles, lease)
+    processor = EventProcessor(db, deliverer, profiles, lease, settings.shop_timezone)
     dispatcher = Dispatcher(
         db, processor, deliverer, profiles, settings.webhook_workers, settings.poll_interval
     )
@@ -59,11 +68,13 @@ def build_services(settings: Settings):
 def _register_blueprints(app: Flask) -> None:
     from bot.webhook import bp as webhook_bp
     from inbox.api import bp as api_bp
+    from inbox.web import register_inbox
     from web.cli import register_commands
     from web.context import close_request_session
     from web.health import bp as health_bp
 
     for blueprint in (webhook_bp, api_bp, health_bp):
         app.register_blueprint(blueprint)
+    register_inbox(app)
     app.teardown_appcontext(close_request_session)
     register_commands(app)

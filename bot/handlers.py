@@ -8,14 +8,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.events import LineEvent
-from bot.messages import ack_messages, greeting_messages, help_messages
+from bot.messages import ack_messages, greeting_messages, help_messages, text_message
+from crm.business_hours import away_reply_due, load_business_hours
+from crm.conversations import conversation_for, note_customer_message
 from crm.customers import record_follow, record_unfollow
 from crm.interactions import mark_unsent, record_inbound
 from crm.models import Customer
+from crm.shop import shop_timezone_name
 
 ACK_COOLDOWN = timedelta(minutes=30)
 
@@ -30,6 +34,7 @@ class Turn:
     texts: dict[str, str]
     now: datetime
     replies: list[dict[str, Any]] = field(default_factory=list)
+    default_timezone: str = "Asia/Tokyo"  # SHOP_TIMEZONE; staff may override it in settings
 
     def reply(self, messages: list[dict[str, Any]]) -> None:
         """Queue messages for the answer; in standby mode the bot must stay silent."""
@@ -47,12 +52,25 @@ class Turn:
             **fields,
         )
 
+    def note_customer_spoke(self, preview: str | None) -> None:
+        """The customer said something staff should see: their chat needs a reply."""
+        note_customer_message(self.session, self.customer.id, self.event.occurred_at, preview)
+
+    def ensure_conversation(self) -> None:
+        """Every customer has a chat in the inbox, even before they write."""
+        conversation_for(self.session, self.customer.id, self.event.occurred_at)
+
+    @property
+    def shop_tz(self) -> ZoneInfo:
+        return ZoneInfo(shop_timezone_name(self.session, self.default_timezone))
+
 
 def on_follow(turn: Turn) -> None:
     """Added or unblocked: (re)activate the customer and greet them."""
     is_unblocked = bool((turn.event.raw.get("follow") or {}).get("isUnblocked"))
     record_follow(turn.session, turn.customer, turn.event.occurred_at, is_unblocked)
     turn.record("follow", payload={"isUnblocked": is_unblocked})
+    turn.ensure_conversation()
     turn.reply(greeting_messages(turn.texts))
 
 
@@ -60,6 +78,7 @@ def on_unfollow(turn: Turn) -> None:
     """Blocked: keep the customer and history, stop messaging them."""
     record_unfollow(turn.session, turn.customer, turn.event.occurred_at)
     turn.record("unfollow")
+    turn.ensure_conversation()
 
 
 def on_message(turn: Turn) -> None:
@@ -68,6 +87,7 @@ def on_message(turn: Turn) -> None:
     kind = str(message.get("type") or "unknown")
     summary = MESSAGE_SUMMARIES.get(kind, _no_summary)(message)
     turn.record(kind, text=summary, payload=message, line_message_id=_str(message.get("id")))
+    turn.note_customer_spoke(summary or f"[{kind}]")
     if kind == "text":
         route_text(turn, message.get("text") or "")
 
@@ -81,6 +101,8 @@ def on_postback(turn: Turn) -> None:
     handler = POSTBACK_ACTIONS.get(action)
     if handler:
         handler(turn)
+    else:
+        turn.note_customer_spoke(f"[postback] {data}")
 
 
 def on_unsend(turn: Turn) -> None:
@@ -92,10 +114,13 @@ def on_unsend(turn: Turn) -> None:
 
 
 def route_text(turn: Turn, text: str) -> None:
-    """Keyword commands first; otherwise acknowledge (at most every half hour) for staff."""
+    """Keyword commands first; outside business hours the away message (once a day);
+    otherwise acknowledge (at most every half hour) for staff."""
     command = TEXT_COMMANDS.get(normalise_command(text))
     if command:
         command(turn)
+        return
+    if send_away_message(turn):
         return
     last = turn.customer.last_auto_reply_at
     if last is None or turn.now - last >= ACK_COOLDOWN:
@@ -106,6 +131,17 @@ def route_text(turn: Turn, text: str) -> None:
 def normalise_command(text: str) -> str:
     """Full-width and case variants of a keyword match the same command."""
     return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def send_away_message(turn: Turn) -> bool:
+    """Outside business hours, tell the customer when staff will answer; True if sent."""
+    hours = load_business_hours(turn.session)
+    if not away_reply_due(hours, turn.now, turn.customer.last_away_reply_at, turn.shop_tz):
+        return False
+    turn.customer.last_away_reply_at = turn.now
+    turn.customer.last_auto_reply_at = turn.now  # the away message is the acknowledgement
+    turn.reply([text_message(hours.away_message)])
+    return True
 
 
 def send_help(turn: Turn) -> None:

@@ -30,11 +30,16 @@ class UnknownTextKey(KeyError):
     """No bot text has this key."""
 
 
-def load_texts(session: Session) -> dict[str, str]:
-    """Defaults with the shop's overrides applied, `{shop_name}` filled in."""
+def load_raw_texts(session: Session) -> dict[str, str]:
+    """Defaults with the shop's overrides applied, as written (for editing)."""
     setting = session.get(ShopSetting, SETTING_KEY)
     overrides = setting.value if setting else {}
-    texts = {**DEFAULT_TEXTS, **{k: v for k, v in overrides.items() if k in DEFAULT_TEXTS}}
+    return {**DEFAULT_TEXTS, **{k: v for k, v in overrides.items() if k in DEFAULT_TEXTS}}
+
+
+def load_texts(session: Session) -> dict[str, str]:
+    """Defaults with the shop's overrides applied, `{shop_name}` filled in."""
+    texts = load_raw_texts(session)
     shop_name = texts["shop_name"]
     return {key: value.replace("{shop_name}", shop_name) for key, value in texts.items()}
 

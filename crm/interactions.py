@@ -50,6 +50,8 @@ def queue_outbound(
     now: datetime,
     reply_token: str | None = None,
     reply_token_expires_at: datetime | None = None,
+    retry_key: str | None = None,
+    staff_id: int | None = None,
 ) -> Interaction:
     """Log a message to the customer as pending; its retry key exists before any attempt."""
     interaction = Interaction(
@@ -60,10 +62,11 @@ def queue_outbound(
         text=summarise_messages(messages),
         payload={"messages": messages},
         sender=sender,
+        staff_id=staff_id,
         delivery_status=DELIVERY_PENDING,
         reply_token=reply_token,
         reply_token_expires_at=reply_token_expires_at,
-        retry_key=str(uuid.uuid4()),
+        retry_key=retry_key or str(uuid.uuid4()),
         attempts=0,
         next_attempt_at=now,
     )

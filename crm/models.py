@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, BigId, created_at, updated_at
+from crm.db import Base, BigId, JSONDocument, created_at, updated_at
 
 # Follow states of a customer towards the shop's LINE account.
 FOLLOWING = "following"
 BLOCKED = "blocked"
 UNKNOWN = "unknown"  # wrote to the bot but no follow event seen (a friend from before the bot)
+FOLLOW_STATES = (FOLLOWING, BLOCKED, UNKNOWN)
 
 # Profile sync states.
 PROFILE_PENDING = "pending"
@@ -32,6 +33,20 @@ EVENT_PENDING = "pending"
 EVENT_DONE = "done"
 EVENT_IGNORED = "ignored"  # stored raw, not acted on (unknown type, standby, group chat)
 EVENT_FAILED = "failed"
+
+# Staff roles: admins also manage staff, settings and exports.
+ROLE_ADMIN = "admin"
+ROLE_AGENT = "agent"
+ROLES = (ROLE_ADMIN, ROLE_AGENT)
+
+# Conversation (inquiry) states.
+CONVERSATION_OPEN = "open"
+CONVERSATION_PENDING = "pending"
+CONVERSATION_RESOLVED = "resolved"
+CONVERSATION_STATUSES = (CONVERSATION_OPEN, CONVERSATION_PENDING, CONVERSATION_RESOLVED)
+
+# Custom attribute kinds.
+ATTRIBUTE_KINDS = ("text", "number", "date", "choice")
 
 
 class Customer(Base):
@@ -58,6 +73,7 @@ class Customer(Base):
     first_contact_at: Mapped[datetime | None]
     last_contact_at: Mapped[datetime | None]
     last_auto_reply_at: Mapped[datetime | None]
+    last_away_reply_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -67,6 +83,7 @@ class Customer(Base):
 
     __table_args__ = (
         Index("ix_customers_profile_due", "profile_status", "profile_next_attempt_at"),
+        Index("ix_customers_follow_status", "follow_status", "id"),
     )
 
 
@@ -87,6 +104,7 @@ class Interaction(Base):
     unsent_at: Mapped[datetime | None]
     # Outbound only: who sent it and how its delivery went (the outbox).
     sender: Mapped[str | None] = mapped_column(String(16))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     reply_token: Mapped[str | None] = mapped_column(String(128))
     reply_token_expires_at: Mapped[datetime | None]
@@ -102,6 +120,7 @@ class Interaction(Base):
     created_at: Mapped[created_at]
 
     customer: Mapped[Customer] = relationship(back_populates="interactions")
+    staff: Mapped[Staff | None] = relationship()
 
     __table_args__ = (
         Index("ix_interactions_customer_timeline", "customer_id", "id"),
@@ -176,3 +195,191 @@ class ShopSetting(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[dict[str, Any]]
     updated_at: Mapped[updated_at]
+
+
+class Staff(Base):
+    """A person who uses the inbox; the password is stored as an argon2id hash only."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=ROLE_AGENT)
+    language: Mapped[str] = mapped_column(String(8), default="ja")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[created_at]
+    last_login_at: Mapped[datetime | None]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+
+class StaffSession(Base):
+    """A signed-in browser; the cookie holds a random token, the table its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[created_at]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    staff: Mapped[Staff] = relationship()
+
+
+class LoginAttempt(Base):
+    """One try to sign in, kept for throttling per account and per address."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip_address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    attempted_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_login_attempts_email", "email", "attempted_at"),
+        Index("ix_login_attempts_ip_address", "ip_address", "attempted_at"),
+    )
+
+
+class AuditEntry(Base):
+    """Who changed or exported what, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+
+    staff: Mapped[Staff | None] = relationship()
+
+    __table_args__ = (Index("ix_audit_log_occurred_at", "occurred_at"),)
+
+
+class Conversation(Base):
+    """The inquiry thread with one customer: its state in the staff inbox."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=CONVERSATION_OPEN)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    awaiting_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_message_at: Mapped[datetime]
+    last_inbound_at: Mapped[datetime | None]
+    last_preview: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    customer: Mapped[Customer] = relationship()
+    assignee: Mapped[Staff | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_conversations_recent", "last_message_at", "id"),
+        Index("ix_conversations_status_recent", "status", "last_message_at", "id"),
+        Index("ix_conversations_assignee_recent", "assignee_id", "last_message_at", "id"),
+    )
+
+
+class Tag(Base):
+    """A label staff put on customers (常連, ランチ, VIP...)."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    color: Mapped[str] = mapped_column(String(7), default="#6b7280")
+    created_at: Mapped[created_at]
+
+
+class CustomerTag(Base):
+    """A tag on a customer."""
+
+    __tablename__ = "customer_tags"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"))
+    created_at: Mapped[created_at]
+
+    __table_args__ = (
+        PrimaryKeyConstraint("customer_id", "tag_id"),
+        Index("ix_customer_tags_tag_customer", "tag_id", "customer_id"),
+    )
+
+
+class Note(Base):
+    """An internal note about a customer; never sent to them."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[created_at]
+
+    staff: Mapped[Staff | None] = relationship()
+
+
+class AttributeDefinition(Base):
+    """A custom customer field the shop defines (birthday, favourite menu, course...)."""
+
+    __tablename__ = "attribute_definitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    choices: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[created_at]
+
+
+class CustomerAttribute(Base):
+    """One custom field's value for one customer, kept as normalised text."""
+
+    __tablename__ = "customer_attributes"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("attribute_definitions.id", ondelete="CASCADE")
+    )
+    value: Mapped[str] = mapped_column(String(500))
+    updated_at: Mapped[updated_at]
+
+    __table_args__ = (
+        PrimaryKeyConstraint("customer_id", "definition_id"),
+        Index("ix_customer_attributes_definition_value", "definition_id", "value"),
+    )
+
+
+class CannedResponse(Base):
+    """A saved reply staff insert by its shortcut."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[created_at]

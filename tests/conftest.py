@@ -191,3 +191,47 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_staff(db) -> Callable:
+    """Create a staff account directly in the database."""
+    from crm.staff import create_staff
+
+    def make(email: str = "admin@shop.example", role: str = "admin", name: str = "店長"):
+        with db.transaction() as session:
+            staff = create_staff(session, email, STAFF_PASSWORD, role, name)
+        return staff
+
+    return make
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token a page embeds in its forms."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def sign_in(client, email: str, password: str = STAFF_PASSWORD):
+    """Sign in through the real login form; returns the response."""
+    page = client.get("/inbox/login")
+    return client.post(
+        "/inbox/login",
+        data={"csrf_token": csrf_from(page.text), "email": email, "password": password},
+    )
+
+
+@pytest.fixture
+def admin_client(client, make_staff):
+    """A test client signed in as an admin; `.csrf` holds its token."""
+    staff = make_staff()
+    assert sign_in(client, staff.email).status_code == 302
+    client.csrf = csrf_from(client.get("/inbox/settings/tags").text)
+    client.staff = staff
+    return client

@@ -1,4 +1,5 @@
-"""Operator commands: `flask --app app db upgrade`, `api-token`, `bot-text`, `process-events`."""
+"""Operator commands: `flask --app app db upgrade`, `api-token`, `bot-text`, `create-staff`,
+`process-events`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from flask.cli import AppGroup, with_appcontext
 
 from crm import migrations
 from crm.api_tokens import create_api_token
+from crm.audit import record_audit
 from crm.bot_texts import DEFAULT_TEXTS, UnknownTextKey, load_texts, set_text
+from crm.clock import utcnow
+from crm.models import ROLES
+from crm.staff import StaffError, create_staff
 from web.context import Services
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -76,6 +81,35 @@ def bot_text(key: str | None, value: str | None, reset: bool) -> None:
     click.echo(f"{key} updated")
 
 
+@click.command("create-staff")
+@with_appcontext
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
+@click.option("--name", "display_name", default="", help="Name shown to colleagues.")
+@click.password_option(
+    envvar="STAFF_PASSWORD", help="The password (or STAFF_PASSWORD); asked for when not given."
+)
+def create_staff_command(email: str, role: str, display_name: str, password: str) -> None:
+    """Create an inbox account for EMAIL with the given role."""
+    try:
+        with _services(current_app).db.transaction() as session:
+            staff = create_staff(session, email, password, role, display_name)
+            detail = {"email": staff.email, "role": role, "via": "cli"}
+            record_audit(
+                session, None, "staff.create", utcnow(), target=("staff", staff.id), detail=detail
+            )
+    except StaffError as exc:
+        raise click.ClickException(STAFF_ERRORS.get(str(exc), str(exc))) from None
+    click.echo(f"{role} {staff.email} created")
+
+
+STAFF_ERRORS = {
+    "password_too_short": "the password must be at least 10 characters",
+    "email_invalid": "that is not an e-mail address",
+    "email_taken": "a staff member with this e-mail already exists",
+}
+
+
 @click.command("process-events")
 @with_appcontext
 def process_events() -> None:
@@ -87,5 +121,5 @@ def process_events() -> None:
 def register_commands(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(db_cli)
-    for command in (api_token, bot_text, process_events):
+    for command in (api_token, bot_text, create_staff_command, process_events):
         app.cli.add_command(command)

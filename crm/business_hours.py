@@ -1,0 +1,125 @@
+"""Business hours, holidays and the away message the bot sends outside them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from crm.models import ShopSetting
+
+SETTING_KEY = "business_hours"
+DEFAULT_AWAY_MESSAGE = (
+    "お問い合わせありがとうございます。ただいま営業時間外のため、"
+    "営業時間になりましたら担当者より順にお返事いたします。"
+)
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WEEKDAYS = range(7)  # Monday = 0, as datetime.weekday()
+
+
+class BusinessHoursError(ValueError):
+    """Hours that cannot be saved."""
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Opening ranges per weekday (local times), closed dates, and the away message."""
+
+    enabled: bool = False
+    weekly: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    holidays: frozenset[date] = frozenset()
+    away_message: str = DEFAULT_AWAY_MESSAGE
+
+    def is_open(self, local: datetime) -> bool:
+        """Whether the shop is open at this local time; always open when hours are off."""
+        if not self.enabled:
+            return True
+        if local.date() in self.holidays:
+            return False
+        now = local.time()
+        return any(start <= now < end for start, end in self.weekly.get(local.weekday(), ()))
+
+
+def parse_range(text: str) -> tuple[time, time]:
+    """'09:00-18:00' → (09:00, 18:00); the end must come after the start."""
+    parts = [p.strip() for p in text.split("-")]
+    if len(parts) != 2 or not all(_TIME_RE.match(p) for p in parts):
+        raise BusinessHoursError("hours_invalid")
+    start, end = (time.fromisoformat(p) for p in parts)
+    if end <= start:
+        raise BusinessHoursError("hours_invalid")
+    return start, end
+
+
+def parse_day(text: str) -> tuple[tuple[time, time], ...]:
+    """'11:00-14:00, 17:00-22:00' → two ranges; empty means closed all day."""
+    return tuple(parse_range(part) for part in text.split(",") if part.strip())
+
+
+def parse_holidays(text: str) -> frozenset[date]:
+    """One date per line or comma, YYYY-MM-DD (slashes accepted)."""
+    days = set()
+    for part in re.split(r"[\s,]+", text.strip()):
+        if not part:
+            continue
+        try:
+            days.add(date.fromisoformat(part.replace("/", "-")))
+        except ValueError:
+            raise BusinessHoursError("holiday_invalid") from None
+    return frozenset(days)
+
+
+def format_day(ranges: tuple[tuple[time, time], ...]) -> str:
+    """The inverse of parse_day, for the settings form."""
+    return ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in ranges)
+
+
+def load_business_hours(session: Session) -> BusinessHours:
+    """The shop's hours as saved, or 'always open' when never set."""
+    setting = session.get(ShopSetting, SETTING_KEY)
+    if setting is None:
+        return BusinessHours()
+    value = setting.value
+    weekly = {
+        int(day): tuple(parse_range(r) for r in ranges)
+        for day, ranges in (value.get("weekly") or {}).items()
+    }
+    return BusinessHours(
+        enabled=bool(value.get("enabled")),
+        weekly=weekly,
+        holidays=frozenset(date.fromisoformat(d) for d in value.get("holidays") or ()),
+        away_message=value.get("away_message") or DEFAULT_AWAY_MESSAGE,
+    )
+
+
+def save_business_hours(session: Session, hours: BusinessHours) -> None:
+    """Store the hours as JSON."""
+    if not hours.away_message.strip() or len(hours.away_message) > 5000:
+        raise BusinessHoursError("away_message_invalid")
+    value = {
+        "enabled": hours.enabled,
+        "weekly": {
+            str(day): [f"{s:%H:%M}-{e:%H:%M}" for s, e in ranges]
+            for day, ranges in hours.weekly.items()
+        },
+        "holidays": sorted(d.isoformat() for d in hours.holidays),
+        "away_message": hours.away_message.strip(),
+    }
+    setting = session.get(ShopSetting, SETTING_KEY)
+    if setting is None:
+        session.add(ShopSetting(key=SETTING_KEY, value=value))
+    else:
+        setting.value = value
+
+
+def away_reply_due(
+    hours: BusinessHours, now: datetime, last_sent: datetime | None, tz: ZoneInfo
+) -> bool:
+    """Outside hours, and not yet sent to this customer on this local day."""
+    local = now.astimezone(tz)
+    if hours.is_open(local):
+        return False
+    return last_sent is None or last_sent.astimezone(tz).date() != local.date()

@@ -1,0 +1,24 @@
+"""What the panel beside a chat (and the customer page) shows about a customer."""
+
+from __future__ import annotations
+
+from crm.attributes import list_definitions, values_of
+from crm.models import Customer
+from crm.notes import notes_of
+from crm.tags import list_tags, tags_of
+from web.context import request_session
+
+
+def panel_context(customer: Customer) -> dict:
+    """Template values for inbox/_customer_panel.html."""
+    session = request_session()
+    tags = tags_of(session, customer.id)
+    own = {t.id for t in tags}
+    return {
+        "customer": customer,
+        "customer_tags": tags,
+        "other_tags": [t for t in list_tags(session) if t.id not in own],
+        "definitions": list_definitions(session),
+        "attribute_values": values_of(session, customer.id),
+        "notes": notes_of(session, customer.id),
+    }

@@ -1,0 +1,221 @@
+"""Customers: the list with search and filters, one customer's page, their tags, notes,
+custom fields and consent, their media, and the CSV export for admins."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from bot.line_client import CONTENT_READY
+from crm.attributes import AttributeValueError, list_definitions, set_customer_value
+from crm.clock import utcnow
+from crm.conversations import conversation_for
+from crm.customer_directory import CustomerFilter, csv_safe, export_rows, search_customers
+from crm.models import FOLLOW_STATES, AttributeDefinition, Customer, Interaction, Tag
+from crm.notes import NoteError, add_note
+from crm.tags import list_tags, tag_customer, tags_by_customer, untag_customer
+from inbox.customer_panel import panel_context
+from inbox.errors import error_text
+from inbox.security import admin_required, login_required
+from inbox.staff_actions import staff_change
+from web.context import request_session, services
+
+bp = Blueprint("inbox_customers", __name__, url_prefix="/inbox/customers")
+
+MEDIA_KINDS = {"image", "video", "audio", "file"}
+
+
+def _filter_from_args() -> CustomerFilter:
+    args = request.args
+    return CustomerFilter(
+        search=args.get("q", "")[:100],
+        tag_id=args.get("tag", type=int),
+        follow_status=args.get("status") if args.get("status") in FOLLOW_STATES else None,
+        attribute_id=args.get("attribute", type=int),
+        attribute_value=args.get("value", "")[:500],
+    )
+
+
+@bp.get("")
+@login_required
+def index():
+    """Customers newest first, narrowed by name, tag, follow state or a custom field."""
+    criteria = _filter_from_args()
+    session = request_session()
+    customers, next_cursor = search_customers(
+        session, criteria, before_id=request.args.get("cursor", type=int)
+    )
+    return render_template(
+        "inbox/customers.html",
+        customers=customers,
+        next_cursor=next_cursor,
+        criteria=criteria,
+        tags=list_tags(session),
+        tags_by_customer=tags_by_customer(session, [c.id for c in customers]),
+        definitions=list_definitions(session),
+        follow_states=FOLLOW_STATES,
+    )
+
+
+@bp.get("/export.csv")
+@admin_required
+def export():
+    """The filtered customers as CSV, UTF-8 with a BOM so Excel in Japan reads it."""
+    criteria = _filter_from_args()
+    with staff_change("customers.export", detail={"filter": criteria.__dict__}):
+        pass
+    tz = services().settings.tz
+    session = services().db.read_session()
+
+    def generate():
+        yield "\ufeff"
+        try:
+            for row in export_rows(session, criteria, tz):
+                buffer = io.StringIO()
+                csv.writer(buffer).writerow([csv_safe(cell) for cell in row])
+                yield buffer.getvalue()
+        finally:
+            session.close()
+
+    filename = f"customers-{utcnow().astimezone(tz):%Y%m%d-%H%M}.csv"
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _customer_or_404(customer_id: int) -> Customer:
+    customer = request_session().get(Customer, customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+@bp.get("/<int:customer_id>")
+@login_required
+def show(customer_id: int):
+    """Everything about one customer, with a link to their chat."""
+    customer = _customer_or_404(customer_id)
+    return render_template("inbox/customer.html", **panel_context(customer))
+
+
+def _back(customer_id: int):
+    """Where a panel form returns: the chat it was sent from, else the customer page."""
+    target = request.form.get("next", "")
+    if target.startswith("/inbox/") and "//" not in target:
+        return redirect(target)
+    return redirect(url_for("inbox_customers.show", customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/tags")
+@login_required
+def add_tag(customer_id: int):
+    """Put a tag on the customer."""
+    tag_id = request.form.get("tag_id", type=int)
+    with staff_change("customer.tag", ("customer", customer_id), {"tag": tag_id}) as (tx, _d):
+        if tx.get(Tag, tag_id or 0) is None or tx.get(Customer, customer_id) is None:
+            abort(404)
+        tag_customer(tx, customer_id, tag_id)
+    return _back(customer_id)
+
+
+@bp.post("/<int:customer_id>/tags/<int:tag_id>/remove")
+@login_required
+def remove_tag(customer_id: int, tag_id: int):
+    """Take a tag off the customer."""
+    with staff_change("customer.untag", ("customer", customer_id), {"tag": tag_id}) as (tx, _d):
+        untag_customer(tx, customer_id, tag_id)
+    return _back(customer_id)
+
+
+@bp.post("/<int:customer_id>/notes")
+@login_required
+def add_customer_note(customer_id: int):
+    """Add an internal note (never sent to the customer)."""
+    _customer_or_404(customer_id)
+    try:
+        with staff_change("customer.note", ("customer", customer_id)) as (tx, _d):
+            add_note(tx, customer_id, g.staff.id, request.form.get("body", ""))
+    except NoteError as exc:
+        flash(error_text(str(exc)), "error")
+    return _back(customer_id)
+
+
+@bp.post("/<int:customer_id>/attributes")
+@login_required
+def save_attributes(customer_id: int):
+    """Save the custom fields; a bad value is refused with what is wrong."""
+    _customer_or_404(customer_id)
+    try:
+        with staff_change("customer.attributes", ("customer", customer_id)) as (tx, detail):
+            for definition in tx.query(AttributeDefinition).all():
+                field = f"attr_{definition.id}"
+                if field in request.form:
+                    detail[definition.key] = set_customer_value(
+                        tx, customer_id, definition, request.form[field]
+                    )
+    except AttributeValueError as exc:
+        flash(error_text(str(exc)), "error")
+    return _back(customer_id)
+
+
+@bp.post("/<int:customer_id>/consent")
+@login_required
+def set_consent(customer_id: int):
+    """Whether the customer agreed to receive marketing messages."""
+    consent = request.form.get("marketing_consent") == "1"
+    with staff_change("customer.consent", ("customer", customer_id), {"consent": consent}) as (
+        tx,
+        _d,
+    ):
+        customer = tx.get(Customer, customer_id)
+        if customer is None:
+            abort(404)
+        customer.marketing_consent = consent
+    return _back(customer_id)
+
+
+@bp.get("/<int:customer_id>/chat")
+@login_required
+def open_chat(customer_id: int):
+    """The customer's conversation, created if they never wrote."""
+    _customer_or_404(customer_id)
+    with services().db.transaction() as tx:
+        conversation_id = conversation_for(tx, customer_id, utcnow()).id
+    return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
+
+
+@bp.get("/media/<int:interaction_id>")
+@login_required
+def media(interaction_id: int):
+    """A photo, video, audio or file the customer sent, fetched from LINE on demand;
+    a placeholder while LINE prepares it or after it expired."""
+    item = request_session().get(Interaction, interaction_id)
+    if item is None or item.direction != "in" or item.kind not in MEDIA_KINDS:
+        abort(404)
+    if item.unsent_at is None and item.line_message_id:
+        outcome = services().line.get_content(item.line_message_id)
+        if outcome.result == CONTENT_READY:
+            headers = {
+                "Cache-Control": "private, max-age=3600",
+                "X-Content-Type-Options": "nosniff",
+            }
+            if not (outcome.content_type or "").startswith(("image/", "video/", "audio/")):
+                headers["Content-Disposition"] = "attachment"
+            return Response(outcome.body, content_type=outcome.content_type, headers=headers)
+    placeholder = url_for("inbox_auth.static", filename="media-unavailable.svg")
+    return redirect(placeholder)

@@ -1,0 +1,57 @@
+"""The staff inbox under /inbox: its blueprints, and what runs around every inbox request."""
+
+from __future__ import annotations
+
+from flask import Flask, g, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from inbox import auth_views, conversation_views, customer_views, settings_views
+from inbox.i18n import init_i18n, select_language
+from inbox.security import add_security_headers, check_csrf, csrf_token, load_signed_in_staff
+from inbox.text_rendering import linkify
+
+BLUEPRINTS = (auth_views.bp, conversation_views.bp, customer_views.bp, settings_views.bp)
+ERROR_TITLES = {
+    400: _l("The request could not be processed."),
+    403: _l("Only admins can open this page."),
+    404: _l("Not found."),
+    409: _l("Someone else changed this first. Reload the page."),
+}
+
+
+def _is_inbox_request() -> bool:
+    return request.path.startswith("/inbox")
+
+
+def _before_inbox_request():
+    if _is_inbox_request() and request.endpoint != "inbox_auth.static":
+        load_signed_in_staff()
+        check_csrf()
+
+
+def _after_inbox_request(response):
+    return add_security_headers(response) if _is_inbox_request() else response
+
+
+def _inbox_error(exc: HTTPException):
+    """Inbox errors as a page in the staff's language; other areas keep their own."""
+    if not _is_inbox_request():
+        return exc
+    title = str(ERROR_TITLES.get(exc.code, exc.name))
+    detail = exc.description if exc.code == 400 else None
+    return render_template("inbox/error.html", code=exc.code, title=title, detail=detail), exc.code
+
+
+def register_inbox(app: Flask) -> None:
+    """Attach the inbox: i18n, blueprints, sign-in, CSRF, headers, error pages."""
+    init_i18n(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.before_request(_before_inbox_request)
+    app.after_request(_after_inbox_request)
+    app.register_error_handler(HTTPException, _inbox_error)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_staff"] = lambda: g.get("staff")
+    app.jinja_env.globals["current_language"] = select_language
+    app.jinja_env.filters["linkify"] = linkify
