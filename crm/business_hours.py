@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ DEFAULT_AWAY_MESSAGE = (
     "お問い合わせありがとうございます。ただいま営業時間外のため、"
     "営業時間になりましたら担当者より順にお返事いたします。"
 )
-_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = range(7)  # Monday = 0, as datetime.weekday()
 
 
@@ -44,11 +45,11 @@ class BusinessHours:
 
 
 def parse_range(text: str) -> tuple[time, time]:
-    """'09:00-18:00' → (09:00, 18:00); the end must come after the start."""
-    parts = [p.strip() for p in text.split("-")]
-    if len(parts) != 2 or not all(_TIME_RE.match(p) for p in parts):
+    """'09:00-18:00' (or '9:00-18:00', full-width too) → (09:00, 18:00); end after start."""
+    parts = [_TIME_RE.match(p.strip()) for p in unicodedata.normalize("NFKC", text).split("-")]
+    if len(parts) != 2 or not all(parts):
         raise BusinessHoursError("hours_invalid")
-    start, end = (time.fromisoformat(p) for p in parts)
+    start, end = (time(int(m.group(1)), int(m.group(2))) for m in parts)
     if end <= start:
         raise BusinessHoursError("hours_invalid")
     return start, end

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.canned_responses import list_canned_responses
 from crm.clock import utcnow
@@ -110,10 +111,12 @@ def show(conversation_id: int):
 
 
 def _mark_read(conversation: Conversation) -> None:
+    """Reset the unread count in a write transaction; the page shows the result."""
     if conversation.unread_count:
         with services().db.transaction() as tx:
             mark_read(tx.get(Conversation, conversation.id))
-        conversation.unread_count = 0
+        # The request's read session must not try to write this change again.
+        set_committed_value(conversation, "unread_count", 0)
 
 
 def _timeline(customer_id: int, before_id: int | None, limit: int = TIMELINE_PAGE):
