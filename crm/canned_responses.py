@@ -26,7 +26,8 @@ def save_canned_response(
     session: Session, shortcut: str, title: str, body: str, existing: CannedResponse | None = None
 ) -> CannedResponse:
     """Create or update one; shortcuts are single words and unique."""
-    shortcut, title, body = shortcut.strip(), title.strip(), body.strip()
+    shortcut, title = shortcut.strip(), title.strip()
+    body = body.replace("\r\n", "\n").strip()
     if not _SHORTCUT_RE.match(shortcut):
         raise CannedResponseError("shortcut_invalid")
     if not title or len(title) > 100 or not body or len(body) > MAX_BODY:

@@ -16,7 +16,7 @@ class NoteError(ValueError):
 
 def add_note(session: Session, customer_id: int, staff_id: int, body: str) -> Note:
     """Save a note; empty or overlong notes are refused."""
-    body = body.strip()
+    body = body.replace("\r\n", "\n").strip()
     if not body or len(body) > MAX_NOTE_LENGTH:
         raise NoteError("note_invalid")
     note = Note(customer_id=customer_id, staff_id=staff_id, body=body)

@@ -25,7 +25,9 @@ def utf16_length(text: str) -> int:
 
 
 def check_reply_text(text: str) -> str:
-    """The text to send, or ReplyError when it is empty or over LINE's limit."""
+    """The text to send (browsers submit CRLF line breaks; LINE wants LF), or ReplyError when
+    it is empty or over LINE's limit."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise ReplyError("reply_empty")
     if utf16_length(text) > MAX_TEXT_UTF16:

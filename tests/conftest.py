@@ -124,6 +124,7 @@ def settings(db, line) -> Settings:
         poll_interval=0.2,
         line_timeout=(2.0, 2.0),
         lane_lease_seconds=30.0,
+        session_cookie_secure=False,  # the test servers speak plain HTTP
     )
 
 

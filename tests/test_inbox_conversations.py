@@ -61,7 +61,9 @@ def test_follow_creates_a_quiet_conversation_and_staff_reply_clears_needs_reply(
     conversation = _conversation(db, user)
     assert not conversation.awaiting_reply and conversation.unread_count == 0
     _customer_writes(post_events, services, user, "hello")
-    assert _reply(admin_client, conversation.id, "いらっしゃいませ\n二行目").status_code == 200
+    assert (
+        _reply(admin_client, conversation.id, "いらっしゃいませ\r\n二行目").status_code == 200
+    )  # as browsers send
     services.dispatcher.drain()
     texts = [m["message"].get("text") for m in sb.delivered(line, user)]
     assert "いらっしゃいませ\n二行目" in texts

@@ -1,0 +1,150 @@
+"""The staff inbox in a real headless Chromium against a live app and the LINE sandbox."""
+
+import shutil
+
+import pytest
+
+from tests import sandbox_admin as sb
+from tests.conftest import STAFF_PASSWORD, wait_until
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)"),
+]
+LAUNCH_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EVIL_NAME = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page that records every JavaScript dialog (an XSS would open one) and script error."""
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    tab.dialogs, tab.errors = [], []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def _app_url(line) -> str:
+    return line.webhook_url.removesuffix("/line/webhook")
+
+
+def _sign_in(page, url, email, password=STAFF_PASSWORD):
+    page.goto(f"{url}/inbox/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_setup_chat_reply_tag_and_note(page, live_app, line, tmp_path):
+    url = _app_url(line)
+    page.goto(f"{url}/inbox/")
+    assert page.url.endswith("/inbox/setup")
+    page.fill("input[name=display_name]", "店長")
+    page.fill("input[name=email]", "owner@shop.example")
+    page.fill("input[name=password]", STAFF_PASSWORD)
+    page.fill("input[name=password_confirm]", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=未対応のトークはありません")
+
+    # A tag to use later, made in the settings.
+    page.click("text=設定")
+    page.click("nav >> text=タグ")
+    page.fill("input[name=name]", "常連")
+    page.click("form >> text=追加")
+    page.wait_for_selector("text=保存しました")
+    page.click("text=受信箱")
+
+    # A LINE user with a hostile display name writes; the chat appears without a reload.
+    user = sb.create_user(line, EVIL_NAME)
+    sb.user_event(line, user, "follow")
+    sb.user_event(line, user, "events", type="text", text="予約をお願いします")
+    page.wait_for_selector(".conversations >> text=予約をお願いします", timeout=20_000)
+    assert page.locator(".conversations .name").first.inner_text() == EVIL_NAME
+
+    page.click(".conversations a")
+    page.wait_for_selector(".timeline >> text=予約をお願いします")
+    assert page.locator("#timeline .item.in.kind-text").count() == 1
+
+    # The clerk replies with Enter; Shift+Enter keeps a line break.
+    page.fill("#reply-text", "ご連絡ありがとうございます。")
+    page.press("#reply-text", "Shift+Enter")
+    page.type("#reply-text", "明日18時で承りました。")
+    page.press("#reply-text", "Enter")
+    page.wait_for_selector(
+        '#timeline .item.out:has-text("明日18時で承りました") .status-sent', timeout=15_000
+    )
+    assert page.input_value("#reply-text") == ""
+    wanted = "ご連絡ありがとうございます。\n明日18時で承りました。"
+    wait_until(lambda: wanted in [m["message"].get("text") for m in sb.delivered(line, user)])
+
+    # Tag and internal note from the panel.
+    page.select_option(".panel select[name=tag_id]", label="常連")
+    page.click(".panel >> text=タグを付ける")
+    page.wait_for_selector(".panel .tag-list >> text=常連")
+    page.fill(".panel textarea[name=body]", "窓際の席が好み")
+    page.click(".panel >> text=メモを追加")
+    page.wait_for_selector(".note-list >> text=窓際の席が好み")
+    page.screenshot(path=str(tmp_path / "inbox.png"), full_page=True)
+
+    assert page.dialogs == [], "a script ran from customer-supplied text"
+    assert page.locator("img[src=x]").count() == 0
+    assert page.errors == []
+    texts = [m["message"].get("text") for m in sb.delivered(line, user)]
+    assert "窓際の席が好み" not in texts  # notes are never sent
+
+
+def test_failed_sign_in_then_sign_in_and_out(page, live_app, line, make_staff):
+    url = _app_url(line)
+    make_staff("clerk@shop.example", "agent", "佐藤")
+    _sign_in(page, url, "clerk@shop.example", "wrong password!")
+    page.wait_for_selector("text=メールアドレスまたはパスワードが違います")
+    _sign_in(page, url, "clerk@shop.example")
+    page.wait_for_selector("header >> text=佐藤")
+    page.click("text=ログアウト")
+    page.wait_for_selector("text=ログアウトしました")
+    page.goto(f"{url}/inbox/conversations")
+    assert "/inbox/login" in page.url
+
+
+def test_an_agent_cannot_reach_admin_pages(page, live_app, line, make_staff):
+    url = _app_url(line)
+    make_staff()
+    make_staff("clerk@shop.example", "agent", "佐藤")
+    _sign_in(page, url, "clerk@shop.example")
+    page.wait_for_selector("header >> text=佐藤")
+    assert page.locator("header nav >> text=設定").count() == 0
+    for path in ("/inbox/settings/staff", "/inbox/settings/shop", "/inbox/customers/export.csv"):
+        response = page.goto(f"{url}{path}")
+        assert response.status == 403, path
+        assert "このページは管理者だけが開けます" in page.content()
+
+
+def test_english_on_request(page, live_app, line, make_staff):
+    url = _app_url(line)
+    make_staff()
+    _sign_in(page, url, "admin@shop.example")
+    page.click("text=English")
+    page.wait_for_selector("header >> text=Customers")
+    assert page.locator("text=Needs reply").count() >= 1
