@@ -244,8 +244,13 @@ def bench_database(kind: str, args, workdir: Path) -> list[Row]:
         "DATABASE_URL": url,
         "SECRET_KEY": "b" * 32,
         "WEBHOOK_WORKERS": str(args.event_threads),
+        "PROCESS_EVENTS": args.process_events,
     }
     app = gunicorn("app:create_app()", app_port, app_env, args.workers, args.threads)
+    event_workers = [
+        start([str(BIN / "python"), "-m", "bot.worker"], app_env)
+        for _ in range(args.event_processes if args.process_events == "worker" else 0)
+    ]
     try:
         wait_http(sandbox_url + "/_sandbox/users")
         wait_http(f"http://127.0.0.1:{app_port}/healthz")
@@ -269,8 +274,8 @@ def bench_database(kind: str, args, workdir: Path) -> list[Row]:
             rows.append(summarise(kind, "app", rate, latencies, wall, processed_rate))
             print(rows[-1], file=sys.stderr)
     finally:
-        stop(app)
-        stop(sandbox)
+        for process in [app, *event_workers, sandbox]:
+            stop(process)
     floor = gunicorn(
         "bench.floor:create_floor_app()",
         floor_port,
@@ -300,10 +305,16 @@ def print_table(rows: list[Row], args) -> None:
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.platform()}"
     )
+    if args.process_events == "worker":
+        handling = (
+            f"events handled by {args.event_processes} `python -m bot.worker` process(es) "
+            f"with {args.event_threads} sender threads each (PROCESS_EVENTS=worker)"
+        )
+    else:
+        handling = f"{args.event_threads} event threads per web worker (PROCESS_EVENTS=web)"
     print(
-        f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); "
-        f"{args.event_threads} event threads per worker; sandbox latency {args.latency_ms} ms; "
-        f"{args.seconds} s per rate; {args.users} users\n"
+        f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); {handling}; "
+        f"sandbox latency {args.latency_ms} ms; {args.seconds} s per rate; {args.users} users\n"
     )
     print(
         "| database | rate (ev/s) | acked ev/s | ack p50 ms | ack p99 ms | processed ev/s | floor acked ev/s | floor p99 ms | ack vs floor |"
@@ -331,6 +342,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--event-threads", type=int, default=32)
+    parser.add_argument(
+        "--process-events",
+        choices=("worker", "web"),
+        default="worker",
+        help="worker: separate `python -m bot.worker` processes, as in the Procfile; "
+        "web: inside the gunicorn workers",
+    )
+    parser.add_argument("--event-processes", type=int, default=1)
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",")]
     rows: list[Row] = []

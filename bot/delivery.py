@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bot.line_client import BAD_REPLY_TOKEN, FAILED, RETRY, SENT, LineClient, SendOutcome
 from crm.clock import utcnow
 from crm.db import Database
@@ -17,6 +19,7 @@ from crm.outbox import (
     claim_outbound,
     mark_failed,
     mark_sent,
+    mark_sent_many,
     release_for_immediate_push,
     schedule_retry,
 )
@@ -52,6 +55,18 @@ def job_for(item: Interaction, to: str, now) -> OutboundJob:
     )
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A first try that ended for good (sent or refused), waiting to be written back."""
+
+    job: OutboundJob
+    outcome: SendOutcome
+
+    @property
+    def method(self) -> str:
+        return "reply" if self.job.reply_token else "push"
+
+
 class Deliverer:
     """Delivers one outbound interaction: reply while the token is fresh, else push."""
 
@@ -60,24 +75,55 @@ class Deliverer:
         self.line = line
         self.sleep = sleep
 
-    def deliver(self, interaction_id: int, first_job: OutboundJob | None = None) -> str | None:
+    def deliver(
+        self, interaction_id: int, first_job: OutboundJob | None = None, first_try: int = 0
+    ) -> str | None:
         """Try a few times in a row; returns the last result, or None if not ours to send.
 
-        `first_job` is a row the caller already claimed in its own transaction.
+        `first_job` is a row the caller already claimed in its own transaction; `first_try`
+        counts tries already made in this run (see `deliver_claimed`).
         """
         outcome = None
-        for attempt in range(QUICK_TRIES):
-            job = first_job if attempt == 0 and first_job else self._claim(interaction_id)
+        for attempt in range(first_try, QUICK_TRIES):
+            job = first_job if attempt == first_try and first_job else self._claim(interaction_id)
             if job is None:
                 return outcome.result if outcome else None
             outcome = self._send(job)
-            last_try = attempt == QUICK_TRIES - 1
-            self._record(job, outcome, last_try)
+            self._record(job, outcome, last_try=attempt == QUICK_TRIES - 1)
             if outcome.result in (SENT, FAILED):
                 return outcome.result
-            if outcome.result == RETRY:
-                self.sleep(QUICK_BACKOFF_SECONDS * 2**attempt)
+            self._pause_after(outcome, attempt)
         return outcome.result if outcome else None
+
+    def deliver_claimed(self, job: OutboundJob) -> Delivered | None:
+        """First try of a row the caller claimed. A final outcome is returned for the caller to
+        record with others in one transaction; a passing failure is recorded and retried here."""
+        outcome = self._send(job)
+        if outcome.result in (SENT, FAILED):
+            return Delivered(job, outcome)
+        self._record(job, outcome, last_try=QUICK_TRIES == 1)
+        self._pause_after(outcome, 0)
+        self.deliver(job.interaction_id, first_try=1)
+        return None
+
+    def record_delivered(self, session: Session, delivered: list[Delivered]) -> None:
+        """Write final outcomes of several first tries in the caller's transaction."""
+        now = utcnow()
+        accepted = [
+            (d.job.interaction_id, d.method, d.outcome.request_id)
+            for d in delivered
+            if d.outcome.result == SENT
+        ]
+        mark_sent_many(session, accepted, now)
+        for refused in (d for d in delivered if d.outcome.result == FAILED):
+            item = session.get(Interaction, refused.job.interaction_id)
+            log.warning("LINE refused message %s: %s", item.id, refused.outcome.message)
+            mark_failed(item, refused.outcome.http_status, refused.outcome.message)
+
+    def _pause_after(self, outcome: SendOutcome, attempt: int) -> None:
+        """Back off after a passing failure; a bad reply token is pushed again at once."""
+        if outcome.result == RETRY:
+            self.sleep(QUICK_BACKOFF_SECONDS * 2**attempt)
 
     def _claim(self, interaction_id: int) -> OutboundJob | None:
         """Lock the row for this attempt and read what to send."""

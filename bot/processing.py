@@ -1,18 +1,24 @@
 """Handles stored webhook events lane by lane: one customer's events one at a time, in order.
 
-Each event is one transaction (customer change, inbound interaction, queued reply, event marked
-done); LINE is called only after it commits, so a failing call never loses what was said.
+Lanes are taken in batches: one transaction takes the lanes' locks and handles their pending
+events (customer change, inbound interaction, queued reply, event marked done; a savepoint per
+event, so a handler that raises fails only its own event). LINE is called only after it commits,
+each lane's replies in order, and a second transaction writes the outcomes back and releases the
+lanes. Two write transactions per batch instead of four per event: on SQLite every write
+transaction queues for the one write lock that acknowledging webhooks needs too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 
-from bot.delivery import SEND_LEASE, Deliverer, OutboundJob, job_for
+from bot.delivery import SEND_LEASE, Delivered, Deliverer, OutboundJob, job_for
 from bot.events import read_event
 from bot.handlers import EVENT_HANDLERS, Turn
 from bot.profiles import ProfileSync
@@ -21,12 +27,11 @@ from crm.clock import utcnow
 from crm.customers import get_or_register_customer
 from crm.db import Database
 from crm.inbound_events import (
-    acquire_lane,
-    extend_lane,
+    acquire_lanes,
     fail_event,
     finish_event,
-    next_pending_event,
-    release_lane,
+    pending_events_of_lanes,
+    release_lanes,
 )
 from crm.interactions import queue_outbound
 from crm.models import EVENT_DONE, EVENT_IGNORED, PROFILE_PENDING
@@ -35,22 +40,25 @@ from crm.outbox import claim_new
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES_PER_REQUEST = 5
-
-
-class LaneLost(RuntimeError):
-    """Our lease on the lane ran out and another worker took it."""
+EVENTS_PER_LANE = 10  # per round: bounds a batch's transaction and the lease a lane needs
 
 
 @dataclass
-class Handled:
-    """What is left to do after an event's transaction committed."""
+class LaneWork:
+    """What one lane's round left to do after its transaction committed."""
 
+    lane_key: str
+    events: int = 0
     outbound: list[OutboundJob] = field(default_factory=list)
-    profile_customer_id: int | None = None
+    profile_customer_ids: list[int] = field(default_factory=list)
+
+    @property
+    def talks_to_line(self) -> bool:
+        return bool(self.outbound or self.profile_customer_ids)
 
 
 class EventProcessor:
-    """Runs lanes: acquire, handle each pending event, deliver its replies, release."""
+    """Runs lanes: acquire, handle their pending events, deliver their replies, release."""
 
     def __init__(
         self,
@@ -58,67 +66,78 @@ class EventProcessor:
         deliverer: Deliverer,
         profiles: ProfileSync,
         lease: timedelta = timedelta(seconds=60),
+        default_timezone: str = "Asia/Tokyo",
     ):
         self.db = db
         self.deliverer = deliverer
         self.profiles = profiles
         self.lease = lease
+        self.default_timezone = default_timezone  # SHOP_TIMEZONE, for business hours
 
     def run_lane(self, lane_key: str, worker_id: str) -> int:
-        """Handle every pending event of the lane; returns how many. 0 if the lane is busy."""
-        with self.db.transaction() as session:
-            if not acquire_lane(session, lane_key, worker_id, utcnow(), self.lease):
-                return 0
+        """Handle every pending event of one lane; returns how many. 0 if the lane is busy."""
+        return self.run_lanes([lane_key], worker_id)
+
+    def run_lanes(
+        self, lane_keys: Iterable[str], worker_id: str, pool: Executor | None = None
+    ) -> int:
+        """Handle every pending event of these lanes (the busy ones are skipped); returns how
+        many. With a pool, different lanes talk to LINE at the same time."""
+        keys = sorted(set(lane_keys))
         handled = 0
-        released = False
-        try:
-            while (result := self._handle_next(lane_key, worker_id)) is not None:
-                handled += 1
-                self._after_commit(result)
-            released = True  # _handle_next released it when it found the lane empty
-        except LaneLost:
-            log.warning("lost lane %s to another worker", lane_key)
-            released = True
-        finally:
-            if not released:
-                with self.db.transaction() as session:
-                    release_lane(session, lane_key, worker_id)
+        while keys:
+            work = self._handle_round(keys, worker_id)
+            handled += sum(lane.events for lane in work)
+            self._deliver_round(work, worker_id, pool)
+            # A lane that filled its round may have more; one that came up short is empty.
+            keys = [lane.lane_key for lane in work if lane.events == EVENTS_PER_LANE]
         return handled
 
-    def _handle_next(self, lane_key: str, worker_id: str) -> Handled | None:
-        """Handle the lane's earliest pending event in one transaction."""
-        event_id = None
-        try:
-            with self.db.transaction() as session:
-                now = utcnow()
-                if not extend_lane(session, lane_key, worker_id, now, self.lease):
-                    raise LaneLost(lane_key)
-                row = next_pending_event(session, lane_key)
-                if row is None:
-                    release_lane(session, lane_key, worker_id)
-                    return None
-                event_id = row.id
-                return self._handle(session, row, now)
-        except (LaneLost, OperationalError):
-            raise
-        except Exception as exc:
-            log.exception("event %s failed; kept as failed for inspection", event_id)
-            with self.db.transaction() as session:
-                fail_event(session, event_id, f"{type(exc).__name__}: {exc}", utcnow())
-            return Handled()
+    def _handle_round(self, keys: list[str], worker_id: str) -> list[LaneWork]:
+        """One transaction: take the free lanes and handle up to EVENTS_PER_LANE events each."""
+        with self.db.transaction() as session:
+            now = utcnow()
+            acquired = acquire_lanes(session, keys, worker_id, now, self.lease)
+            work = {key: LaneWork(key) for key in acquired}
+            rows = pending_events_of_lanes(session, acquired, EVENTS_PER_LANE)
+            texts = load_texts(session) if rows else {}
+            for row in rows:
+                self._handle_one(session, row, now, texts, work[row.lane_key])
+            # Lanes with nothing to send are done; the others stay ours until LINE answered.
+            quiet = [key for key, lane in work.items() if not lane.talks_to_line]
+            release_lanes(session, quiet, worker_id)
+        return list(work.values())
 
-    def _handle(self, session, row, now) -> Handled:
-        """Route one event to its handler and queue the reply it produced."""
+    def _handle_one(self, session, row, now, texts, lane: LaneWork) -> None:
+        """Handle one event inside a savepoint; a handler that raises fails only this event."""
+        lane.events += 1
+        try:
+            with session.begin_nested():
+                job, profile_customer_id = self._handle(session, row, now, texts)
+        except OperationalError:
+            raise  # the database is unreachable: the whole round rolls back, events stay pending
+        except Exception as exc:
+            log.exception("event %s failed; kept as failed for inspection", row.id)
+            fail_event(session, row.id, f"{type(exc).__name__}: {exc}", now)
+            return
+        if job is not None:
+            lane.outbound.append(job)
+        if profile_customer_id is not None:
+            lane.profile_customer_ids.append(profile_customer_id)
+
+    def _handle(self, session, row, now, texts) -> tuple[OutboundJob | None, int | None]:
+        """Route one event to its handler and queue the reply it produced; returns the reply
+        to send and the customer whose profile to fetch, if any."""
         event = read_event(row.payload, row.webhook_event_id, row.occurred_at, row.received_at)
         handler = EVENT_HANDLERS.get(event.type)
         if handler is None or event.user_id is None:
             finish_event(session, row, EVENT_IGNORED, now)
-            return Handled()
+            return None, None
         customer = get_or_register_customer(session, event.user_id, event.occurred_at)
         session.flush()
-        turn = Turn(session, event, customer, load_texts(session), now)
+        turn = Turn(session, event, customer, texts, now, default_timezone=self.default_timezone)
         handler(turn)
-        result = Handled()
+        job = None
         if turn.replies:
             outbound = queue_outbound(
                 session,
@@ -131,15 +150,35 @@ class EventProcessor:
             )
             claim_new(outbound, now, SEND_LEASE)
             session.flush()
-            result.outbound.append(job_for(outbound, customer.line_user_id, now))
-        if customer.profile_status == PROFILE_PENDING and customer.profile_attempts == 0:
-            result.profile_customer_id = customer.id
+            job = job_for(outbound, customer.line_user_id, now)
         finish_event(session, row, EVENT_DONE, now)
-        return result
+        new_profile = customer.profile_status == PROFILE_PENDING and not customer.profile_attempts
+        return job, customer.id if new_profile else None
 
-    def _after_commit(self, result: Handled) -> None:
-        """Talk to LINE: replies first (the token is short-lived), then the profile."""
-        for job in result.outbound:
-            self.deliverer.deliver(job.interaction_id, first_job=job)
-        if result.profile_customer_id is not None:
-            self.profiles.sync(result.profile_customer_id)
+    def _deliver_round(self, work: list[LaneWork], worker_id: str, pool: Executor | None):
+        """Talk to LINE for every lane, then write the outcomes and release in one transaction."""
+        talking = [lane for lane in work if lane.talks_to_line]
+        if not talking:
+            return
+        runner: Callable = pool.map if pool is not None else map
+        delivered = [d for found in runner(self._talk_to_line, talking) for d in found]
+        with self.db.transaction() as session:
+            self.deliverer.record_delivered(session, delivered)
+            release_lanes(session, [lane.lane_key for lane in talking], worker_id)
+
+    def _talk_to_line(self, lane: LaneWork) -> list[Delivered]:
+        """The lane's replies in order (the tokens are short-lived), then profiles."""
+        delivered = []
+        for job in lane.outbound:
+            try:
+                if (done := self.deliverer.deliver_claimed(job)) is not None:
+                    delivered.append(done)
+            except Exception:
+                # The row stays `sending` until its lease ends; the sweep retries it then.
+                log.exception("delivering message %s failed", job.interaction_id)
+        for customer_id in dict.fromkeys(lane.profile_customer_ids):
+            try:
+                self.profiles.sync(customer_id)
+            except Exception:
+                log.exception("profile sync of customer %s failed", customer_id)
+        return delivered

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -109,6 +111,8 @@ class Database:
         reader = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.read_session_factory = sessionmaker(reader, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._writer_file = _writer_lock_path(self.engine) if self._write_lock else None
+        self._writer_fd: tuple[int, int] | None = None  # (pid, fd): a forked child reopens
 
     @property
     def dialect(self) -> str:
@@ -130,13 +134,49 @@ class Database:
             yield session
 
     def _writer_turn(self):
-        """On SQLite, this process's writers queue on a lock instead of on SQLite's busy
-        handler, which sleeps in steps of up to 100 ms; other processes still wait on it."""
-        return self._write_lock if self._write_lock is not None else nullcontext()
+        """On SQLite, writers queue on locks instead of on SQLite's busy handler.
+
+        The busy handler polls in sleeps of up to 100 ms, so a process that writes back to back
+        (the event worker) retakes the lock before a sleeping acknowledgement wakes: acks
+        starved for seconds. Threads queue on a lock, processes on an flock() of a file beside
+        the database, which wakes the next waiter at once. Writers that take neither (a
+        migration, the sqlite3 shell) still meet the busy timeout.
+        """
+        if self._write_lock is None:
+            return nullcontext()
+        if self._writer_file is None:
+            return self._write_lock
+        return self._process_writer_turn()
+
+    @contextmanager
+    def _process_writer_turn(self) -> Iterator[None]:
+        with self._write_lock:
+            fd = self._writer_lock_fd()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _writer_lock_fd(self) -> int:
+        """This process's own descriptor: flock() locks are shared across a fork."""
+        pid = os.getpid()
+        if self._writer_fd is None or self._writer_fd[0] != pid:
+            fd = os.open(self._writer_file, os.O_RDWR | os.O_CREAT, 0o600)
+            self._writer_fd = (pid, fd)
+        return self._writer_fd[1]
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _writer_lock_path(engine: Engine) -> str | None:
+    """The file whose flock() orders writers of a file-backed SQLite database."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-writer.lock"
 
 
 def insert_ignoring_conflicts(session: Session, model, rows: list[dict], unique_column: str):

@@ -98,13 +98,18 @@ def _occurred_at(event: dict, received_at: datetime) -> datetime:
     return received_at
 
 
-def acquire_lane(
-    session: Session, lane_key: str, worker_id: str, now: datetime, lease: timedelta
-) -> bool:
-    """Take the lane's lock unless another live worker holds it."""
+def acquire_lanes(
+    session: Session, lane_keys: list[str], worker_id: str, now: datetime, lease: timedelta
+) -> list[str]:
+    """Take the locks of those lanes that no other live worker holds; returns the ones taken."""
+    # Sorted and distinct: PostgreSQL refuses to upsert one row twice in a statement, and a
+    # fixed order keeps two workers taking overlapping sets from deadlocking.
+    keys = sorted(set(lane_keys))
+    if not keys:
+        return []
     insert = dialect_insert_for(session)
     statement = insert(EventLane).values(
-        lane_key=lane_key, locked_by=worker_id, locked_until=now + lease
+        [{"lane_key": key, "locked_by": worker_id, "locked_until": now + lease} for key in keys]
     )
     statement = statement.on_conflict_do_update(
         index_elements=["lane_key"],
@@ -112,7 +117,14 @@ def acquire_lane(
         where=or_(EventLane.locked_until.is_(None), EventLane.locked_until < now),
     )
     # RETURNING, not rowcount: psycopg reports -1 as the row count of an upsert.
-    return session.execute(statement.returning(EventLane.lane_key)).first() is not None
+    return list(session.scalars(statement.returning(EventLane.lane_key)))
+
+
+def acquire_lane(
+    session: Session, lane_key: str, worker_id: str, now: datetime, lease: timedelta
+) -> bool:
+    """Take the lane's lock unless another live worker holds it."""
+    return bool(acquire_lanes(session, [lane_key], worker_id, now, lease))
 
 
 def extend_lane(
@@ -127,24 +139,53 @@ def extend_lane(
     return session.execute(statement).rowcount == 1
 
 
+def release_lanes(session: Session, lane_keys: list[str], worker_id: str) -> None:
+    """Give the lanes back (those still ours)."""
+    if lane_keys:
+        session.execute(
+            update(EventLane)
+            .where(EventLane.lane_key.in_(lane_keys), EventLane.locked_by == worker_id)
+            .values(locked_by=None, locked_until=None)
+        )
+
+
 def release_lane(session: Session, lane_key: str, worker_id: str) -> None:
     """Give the lane back."""
-    session.execute(
-        update(EventLane)
-        .where(EventLane.lane_key == lane_key, EventLane.locked_by == worker_id)
-        .values(locked_by=None, locked_until=None)
-    )
+    release_lanes(session, [lane_key], worker_id)
 
 
 def next_pending_event(session: Session, lane_key: str) -> InboundEvent | None:
     """The lane's earliest unhandled event, by the time it happened."""
+    events = pending_events_of_lanes(session, [lane_key], per_lane=1)
+    return events[0] if events else None
+
+
+def pending_events_of_lanes(
+    session: Session, lane_keys: list[str], per_lane: int
+) -> list[InboundEvent]:
+    """The earliest `per_lane` unhandled events of each lane, in the order they happened."""
+    if not lane_keys:
+        return []
+    position = (
+        func.row_number()
+        .over(
+            partition_by=InboundEvent.lane_key,
+            order_by=(InboundEvent.occurred_at, InboundEvent.id),
+        )
+        .label("position")
+    )
+    ranked = (
+        select(InboundEvent.id, position)
+        .where(InboundEvent.lane_key.in_(lane_keys), InboundEvent.status == EVENT_PENDING)
+        .subquery()
+    )
     statement = (
         select(InboundEvent)
-        .where(InboundEvent.lane_key == lane_key, InboundEvent.status == EVENT_PENDING)
-        .order_by(InboundEvent.occurred_at, InboundEvent.id)
-        .limit(1)
+        .join(ranked, ranked.c.id == InboundEvent.id)
+        .where(ranked.c.position <= per_lane)
+        .order_by(InboundEvent.lane_key, InboundEvent.occurred_at, InboundEvent.id)
     )
-    return session.scalars(statement).first()
+    return list(session.scalars(statement))
 
 
 def lanes_with_pending_events(session: Session, now: datetime, limit: int = 200) -> list[str]:

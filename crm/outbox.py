@@ -88,6 +88,29 @@ def mark_sent(interaction: Interaction, now: datetime, method: str, request_id: 
     interaction.error_message = None
 
 
+def mark_sent_many(
+    session: Session, accepted: list[tuple[int, str, str | None]], now: datetime
+) -> None:
+    """Record several accepted messages (id, method, LINE's request id) in one statement."""
+    if not accepted:
+        return
+    values = [
+        {
+            "id": interaction_id,
+            "delivery_status": DELIVERY_SENT,
+            "delivery_method": method,
+            "sent_at": now,
+            "line_request_id": request_id,
+            "locked_until": None,
+            "reply_token": None,
+            "error_status": None,
+            "error_message": None,
+        }
+        for interaction_id, method, request_id in accepted
+    ]
+    session.execute(update(Interaction), values)
+
+
 def mark_failed(interaction: Interaction, status: int | None, message: str) -> None:
     """LINE refused the message for good; keep its reason for staff."""
     interaction.delivery_status = DELIVERY_FAILED

@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +41,9 @@ class Settings:
     poll_interval: float = 1.0
     line_timeout: tuple[float, float] = (3.0, 10.0)
     start_workers: bool = True  # False: web processes only store events (see bot/worker.py)
+    staff_idle_timeout: timedelta = timedelta(hours=2)
+    staff_session_lifetime: timedelta = timedelta(hours=12)
+    session_cookie_secure: bool = True  # False only where the inbox is served over plain HTTP
     extra: dict = field(default_factory=dict)
 
     @property
@@ -74,8 +78,11 @@ class Settings:
             webhook_max_bytes=_int(env, "WEBHOOK_MAX_BYTES", 1024 * 1024),
             webhook_workers=_int(env, "WEBHOOK_WORKERS", 16),
             lane_lease_seconds=float(_int(env, "LANE_LEASE_SECONDS", 60)),
-            poll_interval=_int(env, "EVENT_POLL_MS", 1000) / 1000,
+            poll_interval=_int(env, "EVENT_POLL_MS", _default_poll_ms(env)) / 1000,
             start_workers=_process_events_in_web(env),
+            staff_idle_timeout=timedelta(minutes=_int(env, "STAFF_IDLE_MINUTES", 120)),
+            staff_session_lifetime=timedelta(hours=_int(env, "STAFF_SESSION_HOURS", 12)),
+            session_cookie_secure=_cookie_secure(env, sandbox),
         )
 
 
@@ -86,6 +93,22 @@ def _process_events_in_web(env: dict[str, str]) -> bool:
     if mode not in ("web", "worker"):
         raise ConfigError(f"PROCESS_EVENTS must be 'web' or 'worker', got {mode!r}")
     return mode == "web"
+
+
+def _default_poll_ms(env: dict[str, str]) -> int:
+    """How often to look for stored work: web processes are told of new events and only sweep
+    for leftovers; separate workers learn of every event by looking, so they look often."""
+    return 100 if env.get("PROCESS_EVENTS") == "worker" else 1000
+
+
+def _cookie_secure(env: dict[str, str], sandbox: bool) -> bool:
+    """Session cookies go over HTTPS only, except in the local sandbox or when told so."""
+    raw = env.get("SESSION_COOKIE_SECURE", "").strip().lower()
+    if raw == "":
+        return not sandbox
+    if raw not in ("0", "1", "true", "false"):
+        raise ConfigError(f"SESSION_COOKIE_SECURE must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true")
 
 
 def _check_channel(env: dict[str, str]) -> None:
