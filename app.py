@@ -37,6 +37,11 @@ def create_app(config: Settings | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
     )
     app.json.ensure_ascii = False
+    if config.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["line_crm"] = build_services(config)
     _register_blueprints(app)
     if config.sandbox:

@@ -44,6 +44,7 @@ class Settings:
     staff_idle_timeout: timedelta = timedelta(hours=2)
     staff_session_lifetime: timedelta = timedelta(hours=12)
     session_cookie_secure: bool = True  # False only where the inbox is served over plain HTTP
+    trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto
     extra: dict = field(default_factory=dict)
 
     @property
@@ -83,6 +84,7 @@ class Settings:
             staff_idle_timeout=timedelta(minutes=_int(env, "STAFF_IDLE_MINUTES", 120)),
             staff_session_lifetime=timedelta(hours=_int(env, "STAFF_SESSION_HOURS", 12)),
             session_cookie_secure=_cookie_secure(env, sandbox),
+            trusted_proxies=_trusted_proxies(env),
         )
 
 
@@ -99,6 +101,13 @@ def _default_poll_ms(env: dict[str, str]) -> int:
     """How often to look for stored work: web processes are told of new events and only sweep
     for leftovers; separate workers learn of every event by looking, so they look often."""
     return 100 if env.get("PROCESS_EVENTS") == "worker" else 1000
+
+
+def _trusted_proxies(env: dict[str, str]) -> int:
+    """How many proxies' X-Forwarded-* headers to believe; 0 (none) unless told."""
+    if env.get("TRUSTED_PROXIES", "").strip() in ("", "0"):
+        return 0
+    return _int(env, "TRUSTED_PROXIES", 0)
 
 
 def _cookie_secure(env: dict[str, str], sandbox: bool) -> bool:

@@ -61,3 +61,35 @@ def test_events_can_be_left_to_worker_processes():
     assert Settings.from_env({**REAL, "PROCESS_EVENTS": "worker"}).start_workers is False
     with pytest.raises(ConfigError, match="PROCESS_EVENTS"):
         Settings.from_env({**REAL, "PROCESS_EVENTS": "both"})
+
+
+def test_inbox_settings_from_the_environment():
+    from datetime import timedelta
+
+    from crm.settings import Settings
+
+    sandbox = Settings.from_env({})
+    assert sandbox.session_cookie_secure is False  # the local sandbox speaks plain HTTP
+    assert sandbox.trusted_proxies == 0
+    assert sandbox.staff_idle_timeout == timedelta(hours=2)
+    production = Settings.from_env(
+        {
+            "LINE_CHANNEL_SECRET": "0123456789abcdef0123456789abcdef",
+            "LINE_CHANNEL_ACCESS_TOKEN": "token",
+            "SECRET_KEY": "s" * 32,
+            "STAFF_IDLE_MINUTES": "30",
+            "TRUSTED_PROXIES": "1",
+        }
+    )
+    assert production.session_cookie_secure is True
+    assert production.staff_idle_timeout == timedelta(minutes=30)
+    assert production.trusted_proxies == 1
+
+
+def test_bad_cookie_setting_is_named():
+    import pytest
+
+    from crm.settings import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE"):
+        Settings.from_env({"SESSION_COOKIE_SECURE": "maybe"})

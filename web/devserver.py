@@ -58,7 +58,12 @@ def _print_banner(settings: Settings, sandbox, host: str) -> None:
         lines.append(
             f"  Webhook URL to enter in the LINE console: https://<your host>{'/line/webhook'}"
         )
-    lines += [f"  Health: {base}/healthz", f"  API:    {base}/api/v1/openapi.json", ""]
+    lines += [
+        f"  Staff inbox: {base}/inbox/  (the first visit creates the admin account)",
+        f"  Health:      {base}/healthz",
+        f"  API:         {base}/api/v1/openapi.json",
+        "",
+    ]
     print("\n".join(lines), flush=True)
 
 
