@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -26,6 +27,7 @@ from crm.conversations import conversation_for
 from crm.customer_directory import CustomerFilter, csv_safe, export_rows, search_customers
 from crm.models import FOLLOW_STATES, AttributeDefinition, Customer, Interaction, Tag
 from crm.notes import NoteError, add_note
+from crm.shop import shop_timezone_name
 from crm.tags import list_tags, tag_customer, tags_by_customer, untag_customer
 from inbox.customer_panel import panel_context
 from inbox.errors import error_text
@@ -77,8 +79,8 @@ def export():
     criteria = _filter_from_args()
     with staff_change("customers.export", detail={"filter": criteria.__dict__}):
         pass
-    tz = services().settings.tz
     session = services().db.read_session()
+    tz = ZoneInfo(shop_timezone_name(session, services().settings.shop_timezone))
 
     def generate():
         yield "\ufeff"

@@ -293,3 +293,42 @@ def test_display_names_and_messages_are_escaped(admin_client, post_events, servi
     chat = admin_client.get(f"/inbox/conversations/{conversation.id}").text
     assert "&lt;img src=x onerror=alert(1)&gt;" in chat
     assert '<a href="https://example.com/?a=1&amp;b=2"' in chat
+
+
+def _photo_chat(admin_client, post_events, services, db, line, photo: bytes):
+    import base64
+
+    user = sb.create_user(line, "写真")
+    event = sb.user_event(
+        line,
+        user,
+        "events",
+        type="image",
+        content_base64=base64.b64encode(photo).decode(),
+        content_type="image/jpeg",
+    )["event"]
+    post_events(event)
+    services.dispatcher.drain()
+    with db.read_session() as session:
+        item = session.scalars(select(Interaction).where(Interaction.kind == "image")).one()
+    return _conversation(db, user), item
+
+
+def test_photos_come_from_line_with_a_placeholder_when_gone(
+    admin_client, post_events, services, db, line
+):
+    photo = b"\xff\xd8\xff\xe0 a small jpeg"
+    conversation, item = _photo_chat(admin_client, post_events, services, db, line, photo)
+    chat = admin_client.get(f"/inbox/conversations/{conversation.id}").text
+    media_url = f"/inbox/customers/media/{item.id}"
+    assert f'src="{media_url}"' in chat
+    response = admin_client.get(media_url)
+    assert response.status_code == 200 and response.data == photo
+    assert response.mimetype == "image/jpeg"
+    line.state.content.clear()  # LINE deletes content after a while
+    gone = admin_client.get(media_url)
+    assert gone.status_code == 302 and gone.location.endswith("media-unavailable.svg")
+    with admin_client.get(gone.location) as placeholder:
+        assert placeholder.status_code == 200 and placeholder.mimetype == "image/svg+xml"
+    sb.configure(line, content_prepare_seconds=60)
+    assert admin_client.get(media_url).status_code == 302  # still preparing: placeholder too
