@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.models import LoginAttempt, Staff
-from crm.staff import find_staff_by_email, normalise_email, password_matches
+from crm.staff import find_staff_by_email, hash_password, normalise_email, password_matches
 
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
@@ -34,9 +34,20 @@ def attempt_login(
     if wait is not None:
         return LoginResult(None, "throttled", wait)
     staff = find_staff_by_email(session, email)
-    ok = staff is not None and staff.active and password_matches(staff, password)
+    # Hash even for an unknown e-mail, so the answer's timing does not tell which accounts exist.
+    checked = staff if staff is not None else Staff(password_hash=_dummy_hash())
+    ok = password_matches(checked, password) and staff is not None and staff.active
     session.add(LoginAttempt(email=email, ip_address=ip_address, succeeded=ok, attempted_at=now))
     return LoginResult(staff, None) if ok else LoginResult(None, "invalid")
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hash_password("no such account"))
+    return _DUMMY_HASH[0]
 
 
 def throttle_wait(session: Session, email: str, ip_address: str, now: datetime) -> timedelta | None:

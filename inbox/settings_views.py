@@ -32,7 +32,7 @@ from crm.canned_responses import (
 from crm.clock import utcnow
 from crm.models import ROLES, AttributeDefinition, CannedResponse, Staff, Tag
 from crm.shop import ShopSettingError, set_shop_timezone, shop_timezone_name
-from crm.staff import StaffError, create_staff, list_staff, update_staff
+from crm.staff import StaffError, create_staff, list_staff, set_password, update_staff
 from crm.staff_sessions import revoke_all_sessions
 from crm.tags import TagError, create_tag, delete_tag, list_tags, tag_usage
 from inbox.errors import error_text
@@ -90,17 +90,22 @@ def add_staff():
 @bp.post("/staff/<int:staff_id>")
 @admin_required
 def edit_staff(staff_id: int):
-    """Change a colleague's role, or deactivate them (which signs them out everywhere)."""
+    """Change a colleague's role or password, or deactivate them; deactivating or a new
+    password signs them out everywhere."""
     role, active = request.form.get("role", ""), request.form.get("active") == "1"
+    new_password = request.form.get("new_password", "")
     try:
         with staff_change(
             "staff.update", ("staff", staff_id), {"role": role, "active": active}
-        ) as (tx, _d):
+        ) as (tx, detail):
             member = tx.get(Staff, staff_id)
             if member is None:
                 abort(404)
             update_staff(tx, member, role=role, active=active)
-            if not active:
+            if new_password:
+                set_password(member, new_password)
+                detail["password_changed"] = True
+            if not active or new_password:
                 revoke_all_sessions(tx, staff_id, utcnow())
     except StaffError as exc:
         return _done("inbox_settings.staff", str(exc))

@@ -262,3 +262,36 @@ def test_create_staff_command(app, db, monkeypatch):
     with db.read_session() as session:
         [staff] = session.scalars(select(Staff)).all()
     assert staff.role == "admin" and staff.password_hash.startswith("$argon2id$")
+
+
+def test_admin_sets_a_new_password_which_ends_old_sessions(admin_client, make_staff, db):
+    clerk = make_staff("clerk@shop.example", "agent")
+    other = admin_client.application.test_client()
+    sign_in(other, clerk.email)
+    assert other.get("/inbox/conversations").status_code == 200
+    admin_client.post(
+        f"/inbox/settings/staff/{clerk.id}",
+        data={
+            "csrf_token": admin_client.csrf,
+            "role": "agent",
+            "active": "1",
+            "new_password": "a brand new secret",
+        },
+    )
+    assert other.get("/inbox/conversations").status_code == 302
+    fresh = admin_client.application.test_client()
+    assert sign_in(fresh, clerk.email).status_code == 401
+    assert sign_in(fresh, clerk.email, "a brand new secret").status_code == 302
+
+
+def test_unknown_accounts_cost_a_hash_too(client, make_staff, monkeypatch):
+    """Sign-in for an unknown e-mail runs the password hash, so timing reveals nothing."""
+    import crm.login
+
+    make_staff()
+    calls = []
+    real = crm.login.password_matches
+    monkeypatch.setattr(crm.login, "password_matches", lambda s, p: calls.append(1) or real(s, p))
+    sign_in(client, "nobody@shop.example", "whatever password")
+    sign_in(client, "admin@shop.example", "whatever password")
+    assert len(calls) == 2
