@@ -106,6 +106,12 @@ def test_setup_chat_reply_tag_and_note(page, live_app, line, tmp_path):
     page.fill(".panel textarea[name=body]", "窓際の席が好み")
     page.click(".panel >> text=メモを追加")
     page.wait_for_selector(".note-list >> text=窓際の席が好み")
+
+    # A new message arrives in the open chat while the clerk is typing: nothing typed is lost.
+    page.fill("#reply-text", "書きかけの返信")
+    sb.user_event(line, user, "events", type="text", text="追加の質問です")
+    page.wait_for_selector("#timeline >> text=追加の質問です", timeout=15_000)
+    assert page.input_value("#reply-text") == "書きかけの返信"
     page.screenshot(path=str(tmp_path / "inbox.png"), full_page=True)
 
     assert page.dialogs == [], "a script ran from customer-supplied text"
