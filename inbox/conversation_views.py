@@ -22,6 +22,7 @@ from crm.conversations import (
     mark_read,
     set_status,
 )
+from crm.interactions import list_interactions
 from crm.models import Conversation, Customer, Interaction, Staff
 from crm.staff import active_staff
 from crm.staff_replies import ReplyError, queue_staff_reply, retry_failed
@@ -119,16 +120,11 @@ def _mark_read(conversation: Conversation) -> None:
         set_committed_value(conversation, "unread_count", 0)
 
 
-def _timeline(customer_id: int, before_id: int | None, limit: int = TIMELINE_PAGE):
-    statement = (
-        select(Interaction)
-        .where(Interaction.customer_id == customer_id)
-        .order_by(Interaction.id.desc())
-        .limit(limit)
+def _timeline(customer_id: int, before_id: int | None) -> list[Interaction]:
+    """One page of the customer's timeline, newest first."""
+    return list_interactions(
+        request_session(), customer_id, before_id=before_id, limit=TIMELINE_PAGE
     )
-    if before_id is not None:
-        statement = statement.where(Interaction.id < before_id)
-    return list(request_session().scalars(statement))
 
 
 @bp.get("/<int:conversation_id>/timeline")

@@ -1,26 +1,12 @@
 """The staff inbox in a real headless Chromium against a live app and the LINE sandbox."""
 
-import shutil
-
 import pytest
 
 from tests import sandbox_admin as sb
+from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
 from tests.conftest import STAFF_PASSWORD, wait_until
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)"),
-]
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = BROWSER_MARKS
 EVIL_NAME = "<img src=x onerror=alert(1)>"
 
 

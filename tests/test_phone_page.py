@@ -1,26 +1,11 @@
 """The sandbox phone page in a real headless Chromium: a person can chat with the bot."""
 
-import shutil
-
 import pytest
 
+from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
 from tests.conftest import wait_until
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)"),
-]
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
