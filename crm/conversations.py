@@ -174,7 +174,12 @@ def _folder_query(folder: str, me: int, search: str) -> Select:
 
 def name_matches(search: str):
     """Case-insensitive substring match on the display name, wildcards taken literally."""
-    escaped = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    term = search.strip()
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if term == term.lower() == term.upper():
+        # Nothing in the term has a case (kanji, kana, digits): LIKE finds the same rows, and
+        # PostgreSQL runs it in about half the time of ILIKE, which lowers every name it reads.
+        return Customer.display_name.like(f"%{escaped}%", escape="\\")
     return Customer.display_name.ilike(f"%{escaped}%", escape="\\")
 
 

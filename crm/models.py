@@ -296,6 +296,23 @@ class Conversation(Base):
         Index("ix_conversations_recent", "last_message_at", "id"),
         Index("ix_conversations_status_recent", "status", "last_message_at", "id"),
         Index("ix_conversations_assignee_recent", "assignee_id", "last_message_at", "id"),
+        # The sidebar counts needs-reply, mine and unassigned on every inbox page: partial
+        # indexes keep those counts (and lists) to the open chats instead of scanning them all.
+        Index(
+            "ix_conversations_needs_reply",
+            "last_message_at",
+            "id",
+            postgresql_where=sql_text("awaiting_reply IS true AND status <> 'resolved'"),
+            sqlite_where=sql_text("awaiting_reply IS 1 AND status != 'resolved'"),
+        ),
+        Index(
+            "ix_conversations_open_by_assignee",
+            "assignee_id",
+            "last_message_at",
+            "id",
+            postgresql_where=sql_text("status <> 'resolved'"),
+            sqlite_where=sql_text("status != 'resolved'"),
+        ),
     )
 
 
