@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, request, session
-from flask_babel import Babel, format_datetime
+from flask_babel import Babel
 
 from crm.shop import shop_timezone_name
 from web.context import request_session, services
@@ -18,8 +19,12 @@ log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).parent / "translations"
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
-DATETIME_FORMATS = {"ja": "yyyy/MM/dd HH:mm", "en": "MMM d, yyyy HH:mm"}
-TIME_FORMATS = {"ja": "M/d HH:mm", "en": "MMM d HH:mm"}
+# strftime patterns: a page of 50 chats or a long timeline formats hundreds of times, and
+# strftime is several times cheaper than a locale-aware formatter for these fixed patterns.
+FORMATS = {
+    "ja": {"datetime": "%Y/%m/%d %H:%M", "short": "%m/%d %H:%M"},
+    "en": {"datetime": "%b %d, %Y %H:%M", "short": "%b %d %H:%M"},
+}
 
 
 def select_language() -> str:
@@ -41,12 +46,18 @@ def select_timezone() -> str:
     return g.shop_tz
 
 
+def shop_zone() -> ZoneInfo:
+    """The shop's time zone as an object, looked up once per request."""
+    if "shop_zone" not in g:
+        g.shop_zone = ZoneInfo(select_timezone())
+    return g.shop_zone
+
+
 def local_datetime(value: datetime | None, style: str = "datetime") -> str:
     """A UTC datetime in the shop's time zone, in the reader's language's format."""
     if value is None:
         return ""
-    formats = DATETIME_FORMATS if style == "datetime" else TIME_FORMATS
-    return format_datetime(value, formats[select_language()])
+    return value.astimezone(shop_zone()).strftime(FORMATS[select_language()][style])
 
 
 def compile_catalogs(folder: Path = TRANSLATIONS) -> None:

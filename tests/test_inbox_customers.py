@@ -211,3 +211,18 @@ def test_canned_responses_are_offered_in_the_reply_box(admin_client, db):
     chat = admin_client.get(f"/inbox/customers/{customer.id}/chat")
     page = admin_client.get(chat.location).text
     assert 'data-shortcut="thanks"' in page and "ありがとうございます！" in page
+
+
+def test_times_are_shown_in_the_shops_time_zone(admin_client, db):
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    customer = _customer(db, "時刻", first_contact_at=moment, last_contact_at=moment)
+    assert "2026/01/01 09:30" in admin_client.get(f"/inbox/customers/{customer.id}").text
+    _post(admin_client, "/inbox/settings/timezone", timezone="Europe/Paris")
+    assert "2026/01/01 01:30" in admin_client.get(f"/inbox/customers/{customer.id}").text
+    admin_client.post(
+        "/inbox/language",
+        data={"csrf_token": admin_client.csrf, "language": "en", "next": "/inbox/"},
+    )
+    assert "Jan 01, 2026 01:30" in admin_client.get(f"/inbox/customers/{customer.id}").text
