@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -99,8 +99,13 @@ class Deliverer:
         """First try of a row the caller claimed. A final outcome is returned for the caller to
         record with others in one transaction; a passing failure is recorded and retried here."""
         outcome = self._send(job)
+        sent_job = job
+        if outcome.result == BAD_REPLY_TOKEN:
+            # LINE took nothing: push now with the retry key, as the next try would.
+            sent_job = replace(job, reply_token=None)
+            outcome = self._send(sent_job)
         if outcome.result in (SENT, FAILED):
-            return Delivered(job, outcome)
+            return Delivered(sent_job, outcome)
         self._record(job, outcome, last_try=QUICK_TRIES == 1)
         self._pause_after(outcome, 0)
         self.deliver(job.interaction_id, first_try=1)
@@ -128,7 +133,7 @@ class Deliverer:
     def _claim(self, interaction_id: int) -> OutboundJob | None:
         """Lock the row for this attempt and read what to send."""
         now = utcnow()
-        with self.db.transaction() as session:
+        with self.db.transaction(background=True) as session:
             item = claim_outbound(session, interaction_id, now, SEND_LEASE)
             if item is None:
                 return None
@@ -144,7 +149,7 @@ class Deliverer:
         """Write the outcome on the row."""
         now = utcnow()
         method = "reply" if job.reply_token else "push"
-        with self.db.transaction() as session:
+        with self.db.transaction(background=True) as session:
             item = session.get(Interaction, job.interaction_id)
             if outcome.result == SENT:
                 mark_sent(item, now, method, outcome.request_id)

@@ -31,7 +31,7 @@ from crm.outbox import due_outbound_ids
 log = logging.getLogger(__name__)
 
 LANE, OUTBOUND, PROFILE = "lane", "outbound", "profile"
-LANES_PER_BATCH = 32  # lanes handled in one transaction: fewer commits, short write-lock holds
+LANES_PER_BATCH = 8  # lanes handled in one transaction: fewer commits, short write-lock holds
 THREADS_PER_BATCHER = 8  # sender threads per batch thread
 BUSY_POLL_SECONDS = 0.05  # the sweep's interval while it keeps finding work
 

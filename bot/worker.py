@@ -1,8 +1,10 @@
 """`python -m bot.worker`: a process that only handles stored events and sends messages.
 
-Run one or more beside the web processes when PROCESS_EVENTS=worker, so that acknowledging
-webhooks never waits for CPU that event handling is using. Workers find work by polling the
-database every EVENT_POLL_MS (the lanes and leases make any number of them safe).
+Run one or more beside the web processes when PROCESS_EVENTS=worker (the Procfile's `worker`),
+so that acknowledging webhooks never waits for CPU, the GIL or a database lock that event
+handling is using. Workers find work by polling the database every EVENT_POLL_MS (default
+100 ms in this mode, 50 ms while they keep finding work); the lanes and leases make any
+number of them safe. WEBHOOK_WORKERS is how many of their threads talk to LINE at once.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     services.dispatcher.start()
     log.info(
-        "event worker started: %d threads, polling every %.2fs",
+        "event worker started: %d sender threads, polling every %.2fs",
         settings.webhook_workers,
         settings.poll_interval,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
@@ -19,6 +20,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from crm.clock import utcnow
+
+BACKGROUND_YIELD = timedelta(milliseconds=50)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -111,8 +114,9 @@ class Database:
         reader = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.read_session_factory = sessionmaker(reader, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
-        self._writer_file = _writer_lock_path(self.engine) if self._write_lock else None
-        self._writer_fd: tuple[int, int] | None = None  # (pid, fd): a forked child reopens
+        self._lock_files = _writer_lock_paths(self.engine) if self._write_lock else None
+        self._lock_fd_pid: int | None = None  # a forked child opens its own descriptors
+        self._lock_fds_cache: tuple[int, int] = (-1, -1)
 
     @property
     def dialect(self) -> str:
@@ -128,12 +132,16 @@ class Database:
         return self.read_session_factory()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on error, always close."""
-        with self._writer_turn(), self.session() as session, session.begin():
+    def transaction(self, background: bool = False) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on error, always close.
+
+        `background` work (handling events, recording deliveries) lets waiting foreground
+        writers (acknowledging webhooks) go first on SQLite, for at most BACKGROUND_YIELD.
+        """
+        with self._writer_turn(background), self.session() as session, session.begin():
             yield session
 
-    def _writer_turn(self):
+    def _writer_turn(self, background: bool):
         """On SQLite, writers queue on locks instead of on SQLite's busy handler.
 
         The busy handler polls in sleeps of up to 100 ms, so a process that writes back to back
@@ -144,39 +152,64 @@ class Database:
         """
         if self._write_lock is None:
             return nullcontext()
-        if self._writer_file is None:
+        if self._lock_files is None:
             return self._write_lock
-        return self._process_writer_turn()
+        return self._process_writer_turn(background)
 
     @contextmanager
-    def _process_writer_turn(self) -> Iterator[None]:
+    def _process_writer_turn(self, background: bool) -> Iterator[None]:
         with self._write_lock:
-            fd = self._writer_lock_fd()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            intent, writer = self._lock_fds()
+            if background:
+                _let_foreground_go_first(intent)
+            else:
+                fcntl.flock(intent, fcntl.LOCK_SH)  # "a foreground writer is waiting"
+            fcntl.flock(writer, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                fcntl.flock(writer, fcntl.LOCK_UN)
+                if not background:
+                    fcntl.flock(intent, fcntl.LOCK_UN)
 
-    def _writer_lock_fd(self) -> int:
-        """This process's own descriptor: flock() locks are shared across a fork."""
+    def _lock_fds(self) -> tuple[int, int]:
+        """This process's own descriptors: flock() locks are shared across a fork."""
         pid = os.getpid()
-        if self._writer_fd is None or self._writer_fd[0] != pid:
-            fd = os.open(self._writer_file, os.O_RDWR | os.O_CREAT, 0o600)
-            self._writer_fd = (pid, fd)
-        return self._writer_fd[1]
+        if self._lock_fd_pid != pid:
+            self._lock_fds_cache = tuple(
+                os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in self._lock_files
+            )
+            self._lock_fd_pid = pid
+        return self._lock_fds_cache
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
 
 
-def _writer_lock_path(engine: Engine) -> str | None:
-    """The file whose flock() orders writers of a file-backed SQLite database."""
+def _writer_lock_paths(engine: Engine) -> tuple[str, str] | None:
+    """The files whose flock() orders writers of a file-backed SQLite database: one that
+    foreground writers hold shared while they wait and write, one for the write itself."""
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return f"{database}-writer.lock"
+    return f"{database}-intent.lock", f"{database}-writer.lock"
+
+
+def _let_foreground_go_first(intent_fd: int) -> None:
+    """Wait while foreground writers hold the intent lock, but never longer than
+    BACKGROUND_YIELD, so that background work still moves under a steady stream of acks."""
+    deadline = time.monotonic() + BACKGROUND_YIELD.total_seconds()
+    while True:
+        try:
+            fcntl.flock(intent_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.002)
+            continue
+        fcntl.flock(intent_fd, fcntl.LOCK_UN)
+        return
 
 
 def insert_ignoring_conflicts(session: Session, model, rows: list[dict], unique_column: str):

@@ -203,11 +203,15 @@ def lanes_with_pending_events(session: Session, now: datetime, limit: int = 200)
     return list(session.scalars(statement))
 
 
-def finish_event(session: Session, event: InboundEvent, status: str, now: datetime) -> None:
-    """Record that the event was handled (done or ignored)."""
-    event.status = status
-    event.processed_at = now
-    event.attempts += 1
+def finish_events(session: Session, event_ids: list[int], status: str, now: datetime) -> None:
+    """Record that these events were handled (done or ignored), in one statement."""
+    if event_ids:
+        session.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id.in_(event_ids))
+            .values(status=status, processed_at=now, attempts=InboundEvent.attempts + 1),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def fail_event(session: Session, event_id: int, error: str, now: datetime) -> None:

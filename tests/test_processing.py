@@ -260,3 +260,51 @@ def test_simultaneous_first_events_make_exactly_one_customer(db):
             select(func.count()).select_from(Customer).where(Customer.line_user_id == line_user_id)
         )
     assert count == 1
+
+
+def test_a_handler_that_raises_fails_only_its_event(post_events, services, db, line, monkeypatch):
+    from bot.handlers import EVENT_HANDLERS
+    from crm.models import EVENT_DONE, EVENT_FAILED, InboundEvent
+
+    def broken(turn):
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setitem(EVENT_HANDLERS, "postback", broken)
+    same, other = sb.create_user(line, "Same"), sb.create_user(line, "Other")
+    base = lp.now_ms()
+    post_events(
+        lp.text(same, "before", timestamp=base),
+        lp.postback(same, "action=anything", timestamp=base + 1),
+        lp.text(same, "after", timestamp=base + 2),
+        lp.text(other, "help", timestamp=base + 3),
+    )
+    services.dispatcher.drain()
+    with db.read_session() as session:
+        events = {e.event_type: e for e in session.scalars(select(InboundEvent))}
+        statuses = sorted(e.status for e in session.scalars(select(InboundEvent)))
+    assert statuses == [EVENT_DONE, EVENT_DONE, EVENT_DONE, EVENT_FAILED]
+    assert "RuntimeError: handler bug" in events["postback"].last_error
+    assert [i.text for i in _timeline(db, same) if i.direction == "in"] == ["before", "after"]
+    assert len(sb.delivered(line, same)) == 1  # the acknowledgement of "before"
+    assert len(sb.delivered(line, other)) == 1
+
+
+def test_many_customers_events_share_few_write_transactions(post_events, services, db, line):
+    from sqlalchemy import event
+
+    users = [sb.create_user(line, f"客{n}") for n in range(20)]
+    for user in users:
+        post_events(lp.text(user, "help"))
+    commits = []
+    event.listen(services.db.engine, "commit", lambda conn: commits.append(1))
+    services.dispatcher.drain()
+    assert all(len(sb.delivered(line, user)) == 1 for user in users)
+    with db.read_session() as session:
+        sent = session.scalar(
+            select(func.count())
+            .select_from(Interaction)
+            .where(Interaction.delivery_status == DELIVERY_SENT)
+        )
+    assert sent == 20
+    # Before batching: four write transactions per event (lane, event, outcome, release).
+    assert len(commits) <= 10

@@ -93,3 +93,10 @@ def test_bad_cookie_setting_is_named():
 
     with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE"):
         Settings.from_env({"SESSION_COOKIE_SECURE": "maybe"})
+
+
+def test_worker_processes_look_for_events_often_unless_told_otherwise():
+    assert Settings.from_env(REAL).poll_interval == 1.0
+    assert Settings.from_env({**REAL, "PROCESS_EVENTS": "worker"}).poll_interval == 0.1
+    worker = {**REAL, "PROCESS_EVENTS": "worker", "EVENT_POLL_MS": "250"}
+    assert Settings.from_env(worker).poll_interval == 0.25
