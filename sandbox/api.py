@@ -46,6 +46,7 @@ def endpoint(name: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             g.request_id = uuid.uuid4().hex
+            generation = state().generation  # a slow request must not leak into a reset state
             response = _front_door(name) or view(*args, **kwargs)
             response.headers["X-Line-Request-Id"] = g.request_id
             state().log_request(
@@ -53,6 +54,7 @@ def endpoint(name: str):
                 request.path,
                 response.status_code,
                 request.headers.get("X-Line-Retry-Key"),
+                generation,
             )
             return response
 

@@ -110,8 +110,9 @@ class SandboxState:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything but the channel."""
+        """Forget everything but the channel; requests still in flight are not logged after."""
         with self.lock:
+            self.generation = getattr(self, "generation", 0) + 1
             self.users: dict[str, User] = {}
             self.deliveries: dict[str, list[dict]] = defaultdict(list)
             self.requests: list[dict] = []
@@ -229,8 +230,13 @@ class SandboxState:
         with self.lock:
             return list(self.deliveries.get(user_id, []))
 
-    def log_request(self, method: str, path: str, status: int, retry_key: str | None) -> None:
+    def log_request(
+        self, method: str, path: str, status: int, retry_key: str | None, generation: int
+    ) -> None:
+        """Record an API call, unless the state was reset while it was being answered."""
         with self.lock:
+            if generation != self.generation:
+                return
             self.requests.append(
                 {
                     "method": method,

@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from tests import sandbox_admin as sb
-from tests.conftest import TEST_SECRET, TEST_TOKEN
+from tests.conftest import TEST_SECRET, TEST_TOKEN, wait_until
 
 
 @pytest.fixture
@@ -317,3 +317,18 @@ def test_phone_page_is_served(line):
     assert page.status_code == 200
     assert "LINE" in page.text
     assert requests.get(f"{line.url}/static/phone.js", timeout=5).status_code == 200
+
+
+def test_a_request_still_in_flight_at_reset_is_not_logged_after_it(line):
+    """A timed-out call that the sandbox answers late must not show up in the next test."""
+    sb.add_fault(line, endpoint="profile", latency_ms=400, count=1)
+    late = threading.Thread(
+        target=requests.get,
+        args=(f"{line.url}/v2/bot/profile/U{'0' * 32}",),
+        kwargs={"headers": {"Authorization": f"Bearer {TEST_TOKEN}"}, "timeout": 5},
+    )
+    late.start()
+    wait_until(lambda: line.state.faults[0].count == 0)  # the call is inside the sandbox now
+    line.state.reset()
+    late.join()
+    assert sb.api_requests(line) == []
