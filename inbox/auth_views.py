@@ -10,8 +10,15 @@ from flask_babel import gettext as _
 from crm.clock import utcnow
 from crm.login import attempt_login
 from crm.models import ROLE_ADMIN, Staff
-from crm.staff import StaffError, count_staff, create_staff, set_language
-from crm.staff_sessions import revoke_session, start_session
+from crm.staff import (
+    StaffError,
+    count_staff,
+    create_staff,
+    password_matches,
+    set_language,
+    set_password,
+)
+from crm.staff_sessions import revoke_all_sessions, revoke_session, start_session
 from inbox.errors import error_text
 from inbox.security import client_address, login_required, rotate_csrf_token
 from inbox.staff_actions import staff_change
@@ -120,6 +127,35 @@ def logout():
     session.clear()
     flash(_("Signed out."))
     return redirect(url_for("inbox_auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """A staff member changes their own password; other browsers are signed out."""
+    error = None
+    if request.method == "POST":
+        error = _change_own_password(request.form)
+        if error is None:
+            flash(_("Password changed. Other browsers were signed out."), "ok")
+            return redirect(url_for("inbox_auth.account"))
+    return render_template("inbox/account.html", error=error), 400 if error else 200
+
+
+def _change_own_password(form) -> str | None:
+    if not password_matches(g.staff, form.get("current_password", "")):
+        return _("The current password is wrong.")
+    if form.get("new_password", "") != form.get("new_password_confirm", ""):
+        return error_text("passwords_differ")
+    try:
+        with staff_change("staff.password", ("staff", g.staff.id)) as (tx, _detail):
+            staff = tx.get(Staff, g.staff.id)
+            set_password(staff, form.get("new_password", ""))
+            revoke_all_sessions(tx, staff.id, utcnow())
+            _sign_in(tx, staff)
+    except StaffError as exc:
+        return error_text(str(exc))
+    return None
 
 
 @bp.post("/language")

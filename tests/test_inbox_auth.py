@@ -295,3 +295,36 @@ def test_unknown_accounts_cost_a_hash_too(client, make_staff, monkeypatch):
     sign_in(client, "nobody@shop.example", "whatever password")
     sign_in(client, "admin@shop.example", "whatever password")
     assert len(calls) == 2
+
+
+def test_staff_change_their_own_password_and_other_browsers_are_signed_out(client, make_staff):
+    make_staff("clerk@shop.example", "agent")
+    sign_in(client, "clerk@shop.example")
+    laptop = client.application.test_client()
+    sign_in(laptop, "clerk@shop.example")
+    page = client.get("/inbox/account")
+    token = csrf_from(page.text)
+    wrong = client.post(
+        "/inbox/account",
+        data={
+            "csrf_token": token,
+            "current_password": "not it",
+            "new_password": "n" * 12,
+            "new_password_confirm": "n" * 12,
+        },
+    )
+    assert wrong.status_code == 400 and "現在のパスワードが違います" in wrong.text
+    changed = client.post(
+        "/inbox/account",
+        data={
+            "csrf_token": token,
+            "current_password": STAFF_PASSWORD,
+            "new_password": "n" * 12,
+            "new_password_confirm": "n" * 12,
+        },
+    )
+    assert changed.status_code == 302
+    assert client.get("/inbox/conversations").status_code == 200  # this browser stays in
+    assert laptop.get("/inbox/conversations").status_code == 302  # the other one is out
+    fresh = client.application.test_client()
+    assert sign_in(fresh, "clerk@shop.example", "n" * 12).status_code == 302
