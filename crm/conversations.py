@@ -166,9 +166,11 @@ def _folder_query(folder: str, me: int, search: str) -> Select:
     condition = FOLDERS.get(folder, FOLDERS["needs_reply"])(me)
     statement = select(Conversation).where(condition)
     if search.strip():
-        statement = statement.join(Customer, Customer.id == Conversation.customer_id).where(
-            name_matches(search)
-        )
+        # Matching customers first, then their chats: a join would make SQLite look up the
+        # customer of every conversation in date order until the page fills (all of them for
+        # a rare name).
+        matching = select(Customer.id).where(name_matches(search))
+        statement = statement.where(Conversation.customer_id.in_(matching))
     return statement
 
 
