@@ -136,6 +136,8 @@ def normalise_command(text: str) -> str:
 def send_away_message(turn: Turn) -> bool:
     """Outside business hours, tell the customer when staff will answer; True if sent."""
     hours = load_business_hours(turn.session)
+    if not hours.enabled:
+        return False
     if not away_reply_due(hours, turn.now, turn.customer.last_away_reply_at, turn.shop_tz):
         return False
     turn.customer.last_away_reply_at = turn.now

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from crm.models import ShopSetting
+from crm.shop_settings import read_setting, write_setting
 
 SETTING_KEY = "bot_texts"
 
@@ -32,8 +32,7 @@ class UnknownTextKey(KeyError):
 
 def load_raw_texts(session: Session) -> dict[str, str]:
     """Defaults with the shop's overrides applied, as written (for editing)."""
-    setting = session.get(ShopSetting, SETTING_KEY)
-    overrides = setting.value if setting else {}
+    overrides = read_setting(session, SETTING_KEY) or {}
     return {**DEFAULT_TEXTS, **{k: v for k, v in overrides.items() if k in DEFAULT_TEXTS}}
 
 
@@ -48,13 +47,9 @@ def set_text(session: Session, key: str, value: str | None) -> None:
     """Override one text; None restores the default."""
     if key not in DEFAULT_TEXTS:
         raise UnknownTextKey(key)
-    setting = session.get(ShopSetting, SETTING_KEY)
-    current = dict(setting.value) if setting else {}
+    current = dict(read_setting(session, SETTING_KEY) or {})
     if value is None:
         current.pop(key, None)
     else:
         current[key] = value
-    if setting is None:
-        session.add(ShopSetting(key=SETTING_KEY, value=current))
-    else:
-        setting.value = current
+    write_setting(session, SETTING_KEY, current)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from crm.models import ShopSetting
+from crm.shop_settings import read_setting, write_setting
 
 SETTING_KEY = "business_hours"
 DEFAULT_AWAY_MESSAGE = (
@@ -80,10 +80,9 @@ def format_day(ranges: tuple[tuple[time, time], ...]) -> str:
 
 def load_business_hours(session: Session) -> BusinessHours:
     """The shop's hours as saved, or 'always open' when never set."""
-    setting = session.get(ShopSetting, SETTING_KEY)
-    if setting is None:
+    value = read_setting(session, SETTING_KEY)
+    if value is None:
         return BusinessHours()
-    value = setting.value
     weekly = {
         int(day): tuple(parse_range(r) for r in ranges)
         for day, ranges in (value.get("weekly") or {}).items()
@@ -109,11 +108,7 @@ def save_business_hours(session: Session, hours: BusinessHours) -> None:
         "holidays": sorted(d.isoformat() for d in hours.holidays),
         "away_message": hours.away_message.strip(),
     }
-    setting = session.get(ShopSetting, SETTING_KEY)
-    if setting is None:
-        session.add(ShopSetting(key=SETTING_KEY, value=value))
-    else:
-        setting.value = value
+    write_setting(session, SETTING_KEY, value)
 
 
 def away_reply_due(

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from crm.models import ShopSetting
+from crm.shop_settings import read_setting, write_setting
 
 SETTING_KEY = "shop"
 
@@ -17,8 +17,7 @@ class ShopSettingError(ValueError):
 
 def shop_timezone_name(session: Session, default: str) -> str:
     """The time zone staff chose, or the deployment's SHOP_TIMEZONE."""
-    setting = session.get(ShopSetting, SETTING_KEY)
-    return (setting.value.get("timezone") if setting else None) or default
+    return (read_setting(session, SETTING_KEY) or {}).get("timezone") or default
 
 
 def set_shop_timezone(session: Session, name: str) -> None:
@@ -27,8 +26,6 @@ def set_shop_timezone(session: Session, name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ShopSettingError("timezone_invalid") from None
-    setting = session.get(ShopSetting, SETTING_KEY)
-    if setting is None:
-        session.add(ShopSetting(key=SETTING_KEY, value={"timezone": name}))
-    else:
-        setting.value = {**setting.value, "timezone": name}
+    write_setting(
+        session, SETTING_KEY, {**(read_setting(session, SETTING_KEY) or {}), "timezone": name}
+    )

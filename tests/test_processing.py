@@ -308,3 +308,25 @@ def test_many_customers_events_share_few_write_transactions(post_events, service
     assert sent == 20
     # Before batching: four write transactions per event (lane, event, outcome, release).
     assert len(commits) <= 10
+
+
+def test_shop_settings_are_read_once_per_batch_not_per_event(post_events, services, db, line):
+    """A shop that never saved its texts or hours must not pay a query per event for them."""
+    from sqlalchemy import event as sa_event
+
+    users = [lp.new_user_id() for _ in range(4)]
+    post_events(*[lp.text(user, "こんにちは") for user in users])
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "FROM shop_settings" in statement:
+            statements.append(statement)
+
+    sa_event.listen(services.db.engine, "before_cursor_execute", count)
+    try:
+        services.dispatcher.drain()
+    finally:
+        sa_event.remove(services.db.engine, "before_cursor_execute", count)
+    with db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == 4
+    assert 0 < len(statements) <= 3  # bot texts and business hours, once for the batch
