@@ -29,7 +29,7 @@ from crm.staff_replies import ReplyError, queue_staff_reply, retry_failed
 from inbox.customer_panel import panel_context
 from inbox.errors import error_text
 from inbox.security import login_required
-from inbox.staff_actions import staff_change
+from inbox.staff_actions import row_or_404, staff_change
 from web.context import request_session, services
 
 bp = Blueprint("inbox_conversations", __name__, url_prefix="/inbox/conversations")
@@ -204,9 +204,7 @@ def retry(interaction_id: int):
     """Send a failed message again (same retry key, so never twice)."""
     try:
         with staff_change("message.retry", ("interaction", interaction_id)) as (tx, _d):
-            item = tx.get(Interaction, interaction_id)
-            if item is None:
-                abort(404)
+            item = row_or_404(tx, Interaction, interaction_id)
             retry_failed(item, utcnow())
             conversation_id = conversation_for(tx, item.customer_id, utcnow()).id
     except ReplyError as exc:
@@ -226,7 +224,7 @@ def change_status(conversation_id: int):
         with staff_change(
             "conversation.status", ("conversation", conversation_id), {"status": status}
         ) as (tx, _d):
-            set_status(_locked(tx, conversation_id), status)
+            set_status(row_or_404(tx, Conversation, conversation_id), status)
     except ConversationError:
         abort(400)
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
@@ -244,14 +242,7 @@ def change_assignee(conversation_id: int):
             staff = tx.get(Staff, assignee_id) if assignee_id else None
             if assignee_id and staff is None:
                 abort(400)
-            assign(_locked(tx, conversation_id), staff)
+            assign(row_or_404(tx, Conversation, conversation_id), staff)
     except ConversationError:
         abort(400)
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
-
-
-def _locked(tx, conversation_id: int) -> Conversation:
-    conversation = tx.get(Conversation, conversation_id)
-    if conversation is None:
-        abort(404)
-    return conversation

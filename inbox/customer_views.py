@@ -32,7 +32,7 @@ from crm.tags import list_tags, tag_customer, tags_by_customer, untag_customer
 from inbox.customer_panel import panel_context
 from inbox.errors import error_text
 from inbox.security import admin_required, login_required
-from inbox.staff_actions import staff_change
+from inbox.staff_actions import row_or_404, staff_change
 from web.context import request_session, services
 
 bp = Blueprint("inbox_customers", __name__, url_prefix="/inbox/customers")
@@ -101,10 +101,7 @@ def export():
 
 
 def _customer_or_404(customer_id: int) -> Customer:
-    customer = request_session().get(Customer, customer_id)
-    if customer is None:
-        abort(404)
-    return customer
+    return row_or_404(request_session(), Customer, customer_id)
 
 
 @bp.get("/<int:customer_id>")
@@ -129,8 +126,8 @@ def add_tag(customer_id: int):
     """Put a tag on the customer."""
     tag_id = request.form.get("tag_id", type=int)
     with staff_change("customer.tag", ("customer", customer_id), {"tag": tag_id}) as (tx, _d):
-        if tx.get(Tag, tag_id or 0) is None or tx.get(Customer, customer_id) is None:
-            abort(404)
+        row_or_404(tx, Tag, tag_id)
+        row_or_404(tx, Customer, customer_id)
         tag_customer(tx, customer_id, tag_id)
     return _back(customer_id)
 
@@ -184,10 +181,7 @@ def set_consent(customer_id: int):
         tx,
         _d,
     ):
-        customer = tx.get(Customer, customer_id)
-        if customer is None:
-            abort(404)
-        customer.marketing_consent = consent
+        row_or_404(tx, Customer, customer_id).marketing_consent = consent
     return _back(customer_id)
 
 

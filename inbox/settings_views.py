@@ -3,7 +3,7 @@ greeting, the shop's time zone, and the audit log."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.attributes import (
@@ -37,7 +37,7 @@ from crm.staff_sessions import revoke_all_sessions
 from crm.tags import TagError, create_tag, delete_tag, list_tags, tag_usage
 from inbox.errors import error_text
 from inbox.security import admin_required
-from inbox.staff_actions import staff_change
+from inbox.staff_actions import row_or_404, staff_change
 from web.context import request_session, services
 
 bp = Blueprint("inbox_settings", __name__, url_prefix="/inbox/settings")
@@ -98,9 +98,7 @@ def edit_staff(staff_id: int):
         with staff_change(
             "staff.update", ("staff", staff_id), {"role": role, "active": active}
         ) as (tx, detail):
-            member = tx.get(Staff, staff_id)
-            if member is None:
-                abort(404)
+            member = row_or_404(tx, Staff, staff_id)
             update_staff(tx, member, role=role, active=active)
             if new_password:
                 set_password(member, new_password)
@@ -140,9 +138,7 @@ def add_tag():
 @admin_required
 def remove_tag(tag_id: int):
     with staff_change("tag.delete", ("tag", tag_id)) as (tx, detail):
-        tag = tx.get(Tag, tag_id)
-        if tag is None:
-            abort(404)
+        tag = row_or_404(tx, Tag, tag_id)
         detail["name"] = tag.name
         delete_tag(tx, tag)
     return _done("inbox_settings.tags")
@@ -178,10 +174,7 @@ def add_attribute():
 @admin_required
 def remove_attribute(definition_id: int):
     with staff_change("attribute.delete", ("attribute", definition_id)) as (tx, _d):
-        definition = tx.get(AttributeDefinition, definition_id)
-        if definition is None:
-            abort(404)
-        delete_definition(tx, definition)
+        delete_definition(tx, row_or_404(tx, AttributeDefinition, definition_id))
     return _done("inbox_settings.attributes")
 
 
@@ -216,10 +209,7 @@ def save_canned():
 @admin_required
 def remove_canned(canned_id: int):
     with staff_change("canned.delete", ("canned", canned_id)) as (tx, _d):
-        item = tx.get(CannedResponse, canned_id)
-        if item is None:
-            abort(404)
-        tx.delete(item)
+        tx.delete(row_or_404(tx, CannedResponse, canned_id))
     return _done("inbox_settings.canned")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import g
+from flask import abort, g
 from sqlalchemy.orm import Session
 
 from crm.audit import record_audit
@@ -33,3 +33,11 @@ def staff_change(
             detail=detail,
             ip_address=client_address(),
         )
+
+
+def row_or_404(session: Session, model, row_id: int | None):
+    """The row with this primary key, or a 404 answer when there is none."""
+    row = session.get(model, row_id) if row_id is not None else None
+    if row is None:
+        abort(404)
+    return row
