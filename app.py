@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from flask import Flask
 
-from bot.delivery import Deliverer
-from bot.dispatcher import Dispatcher
-from bot.line_client import LineClient
-from bot.processing import EventProcessor
-from bot.profiles import ProfileSync
-from crm.db import Database
+from composition import build_services
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,24 +44,6 @@ def create_app(config: Settings | None = None) -> Flask:
             config.line_api_host,
         )
     return app
-
-
-def build_services(settings: Settings):
-    """The database, LINE client and background workers one process shares."""
-    from web.context import Services
-
-    db = Database(settings.database_url)
-    line = LineClient(
-        settings.line_channel_access_token, settings.line_api_host, settings.line_timeout
-    )
-    deliverer = Deliverer(db, line)
-    profiles = ProfileSync(db, line)
-    lease = timedelta(seconds=settings.lane_lease_seconds)
-    processor = EventProcessor(db, deliverer, profiles, lease, settings.shop_timezone)
-    dispatcher = Dispatcher(
-        db, processor, deliverer, profiles, settings.webhook_workers, settings.poll_interval
-    )
-    return Services(settings, db, line, dispatcher)
 
 
 def _register_blueprints(app: Flask) -> None:

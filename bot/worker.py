@@ -16,7 +16,7 @@ import threading
 
 from dotenv import load_dotenv
 
-from app import build_services
+from composition import build_services
 from crm.settings import Settings
 
 log = logging.getLogger("bot.worker")

@@ -8,7 +8,7 @@ import signal
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from app import build_services
+from composition import build_services
 from crm.settings import Settings
 
 log = logging.getLogger("scheduler")

@@ -24,7 +24,7 @@ TEST_TOKEN = "test-access-token"
 PG_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-PG_TEST_DB = "line_crm_test"
+PG_TEST_DB = os.environ.get("TEST_PG_DB", "line_crm_test")  # one per concurrent test run
 
 
 def _postgres_url() -> str:

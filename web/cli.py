@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from composition import Services
 from crm import migrations
 from crm.api_tokens import create_api_token
 from crm.audit import record_audit
@@ -14,7 +15,6 @@ from crm.bot_texts import DEFAULT_TEXTS, UnknownTextKey, load_texts, set_text
 from crm.clock import utcnow
 from crm.models import ROLES
 from crm.staff import StaffError, create_staff
-from web.context import Services
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
-from bot.dispatcher import Dispatcher
-from bot.line_client import LineClient
-from crm.db import Database
-from crm.settings import Settings
+from composition import Services
 
 EXTENSION_KEY = "line_crm"
-
-
-@dataclass
-class Services:
-    """Built once per process by create_app."""
-
-    settings: Settings
-    db: Database
-    line: LineClient
-    dispatcher: Dispatcher
 
 
 def services() -> Services:
