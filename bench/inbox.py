@@ -517,14 +517,13 @@ def free_port() -> int:
 
 
 def signed_in_client(url: str):
-    """The real app (no workers, no LINE calls) and a test client signed in as the admin."""
+    """The real app (web processes never call LINE) and a test client signed in as the admin."""
     settings = Settings(
         line_channel_secret=SECRET,
         line_channel_access_token=TOKEN,
         line_api_host=f"http://127.0.0.1:{free_port()}",  # nothing listens: no LINE call is made
         database_url=url,
         secret_key="bench-secret-key-" * 4,
-        start_workers=False,
         session_cookie_secure=False,
     )
     app = create_app(settings)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from crm import migrations  # noqa: E402
 from crm.db import Database  # noqa: E402
-from crm.models import DELIVERY_SENT, Interaction  # noqa: E402
+from crm.models import DELIVERY_SENT, EVENT_PENDING, InboundEvent, Interaction  # noqa: E402
 from tests import line_payloads as lp  # noqa: E402
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -222,10 +222,97 @@ def mint_tokens(sandbox_url: str, users: list[str], per_user: int) -> dict[str, 
     return tokens
 
 
-def bench_database(kind: str, args, workdir: Path) -> list[Row]:
+@dataclass
+class Handling:
+    """Events stored while no worker ran, then handled by `processes` fresh workers."""
+
+    database: str
+    processes: int
+    events: int
+    rate: float | None
+    cpu_ms_per_event: float | None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def handled_events(database: Database) -> int:
+    with database.read_session() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(InboundEvent)
+            .where(InboundEvent.status != EVENT_PENDING)
+        )
+
+
+def start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen]:
+    return [start([str(BIN / "python"), "-m", "bot.worker"], env) for _ in range(count)]
+
+
+def measure_acks(kind, args, database, users, app_port, sandbox_url) -> list[Row]:
+    """Open-loop load at each rate while one worker handles what it can; then the backlog
+    drains before the next rate."""
+    rows = []
+    for rate in args.rates:
+        count = rate * args.seconds
+        tokens = mint_tokens(sandbox_url, users, count // len(users) + 1)
+        bodies = make_bodies(users, count, tokens)
+        before = sent_replies(database)
+        started = time.perf_counter()
+        latencies = asyncio.run(fire(f"http://127.0.0.1:{app_port}/line/webhook", bodies, rate))
+        wall = time.perf_counter() - started
+        done = wait_processed(database, before + count, timeout=args.drain_timeout)
+        processed_rate = count / (wall + done) if done is not None else None
+        rows.append(summarise(kind, "app", rate, latencies, wall, processed_rate))
+        print(rows[-1], file=sys.stderr)
+    return rows
+
+
+def measure_handling(kind, args, database, users, app_port, sandbox_url, env) -> list[Handling]:
+    """Worker throughput and CPU: a backlog is stored with no worker running, then `n` workers
+    start; timed from the first handled event (imports excluded) to the last reply sent."""
+    results = []
+    for processes in args.event_processes:
+        count = args.backlog
+        tokens = mint_tokens(sandbox_url, users, count // len(users) + 1)
+        bodies = make_bodies(users, count, tokens)
+        handled_before, sent_before = handled_events(database), sent_replies(database)
+        asyncio.run(fire(f"http://127.0.0.1:{app_port}/line/webhook", bodies, args.backlog_rate))
+        workers = start_workers(processes, env)
+        try:
+            deadline = time.monotonic() + 60
+            while handled_events(database) == handled_before and time.monotonic() < deadline:
+                time.sleep(0.005)
+            t0, cpu0 = time.perf_counter(), sum(cpu_seconds(w.pid) for w in workers)
+            first = handled_events(database) - handled_before
+            done = wait_processed(database, sent_before + count, timeout=args.drain_timeout)
+            cpu1 = sum(cpu_seconds(w.pid) for w in workers)
+            wall = time.perf_counter() - t0
+        finally:
+            for worker in workers:
+                stop(worker)
+        measured = count - first
+        results.append(
+            Handling(
+                kind,
+                processes,
+                count,
+                measured / wall if done is not None else None,
+                (cpu1 - cpu0) * 1000 / measured if done is not None else None,
+            )
+        )
+        print(results[-1], file=sys.stderr)
+    return results
+
+
+def bench_database(kind: str, args, workdir: Path) -> tuple[list[Row], list[Handling]]:
     url = fresh_database(kind, workdir)
     database = Database(url)
     rows: list[Row] = []
+    handling: list[Handling] = []
     sandbox_port, app_port, floor_port = free_port(), free_port(), free_port()
     sandbox = start(
         [str(BIN / "python"), "-m", "sandbox"],
@@ -243,38 +330,26 @@ def bench_database(kind: str, args, workdir: Path) -> list[Row]:
         "LINE_API_HOST": sandbox_url,
         "DATABASE_URL": url,
         "SECRET_KEY": "b" * 32,
-        "WEBHOOK_WORKERS": str(args.event_threads),
-        "PROCESS_EVENTS": args.process_events,
     }
     app = gunicorn("app:create_app()", app_port, app_env, args.workers, args.threads)
-    event_workers = [
-        start([str(BIN / "python"), "-m", "bot.worker"], app_env)
-        for _ in range(args.event_processes if args.process_events == "worker" else 0)
-    ]
+    workers = start_workers(1, app_env)
     try:
         wait_http(sandbox_url + "/_sandbox/users")
         wait_http(f"http://127.0.0.1:{app_port}/healthz")
         users = sandbox_users(sandbox_url, args.users)  # follows: customers and profiles exist
-        baseline = wait_processed(database, len(users), 60)
-        if baseline is None:
+        if wait_processed(database, len(users), 60) is None:
             print("warning: warm-up follows were not all answered", file=sys.stderr)
         requests.post(
             f"{sandbox_url}/_sandbox/config", json={"latency_ms": args.latency_ms}, timeout=5
         )
-        for rate in args.rates:
-            count = rate * args.seconds
-            tokens = mint_tokens(sandbox_url, users, count // len(users) + 1)
-            bodies = make_bodies(users, count, tokens)
-            before = sent_replies(database)
-            started = time.perf_counter()
-            latencies = asyncio.run(fire(f"http://127.0.0.1:{app_port}/line/webhook", bodies, rate))
-            wall = time.perf_counter() - started
-            done = wait_processed(database, before + count, timeout=120)
-            processed_rate = count / (wall + done) if done is not None else None
-            rows.append(summarise(kind, "app", rate, latencies, wall, processed_rate))
-            print(rows[-1], file=sys.stderr)
+        if args.rates:
+            rows += measure_acks(kind, args, database, users, app_port, sandbox_url)
+        for worker in workers:
+            stop(worker)
+        workers = []
+        handling = measure_handling(kind, args, database, users, app_port, sandbox_url, app_env)
     finally:
-        for process in [app, *event_workers, sandbox]:
+        for process in [app, *workers, sandbox]:
             stop(process)
     floor = gunicorn(
         "bench.floor:create_floor_app()",
@@ -296,30 +371,30 @@ def bench_database(kind: str, args, workdir: Path) -> list[Row]:
     finally:
         stop(floor)
         database.dispose()
-    return rows
+    return rows, handling
 
 
-def print_table(rows: list[Row], args) -> None:
+def machine_load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) when the run started"
+
+
+def print_table(rows: list[Row], handling: list[Handling], args, load: str) -> None:
     floor = {(r.database, r.rate): r for r in rows if r.target == "floor"}
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}"
+        f"{platform.platform()}; {load}"
     )
-    if args.process_events == "worker":
-        handling = (
-            f"events handled by {args.event_processes} `python -m bot.worker` process(es) "
-            f"with {args.event_threads} sender threads each (PROCESS_EVENTS=worker)"
+    print(
+        f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), acknowledging only; "
+        f"one `python -m bot.worker` handling events during the rates; sandbox latency "
+        f"{args.latency_ms} ms on every LINE call; {args.seconds} s per rate; {args.users} users\n"
+    )
+    if rows:
+        print(
+            "| database | rate (ev/s) | acked ev/s | ack p50 ms | ack p99 ms | processed ev/s | floor acked ev/s | floor p99 ms | ack vs floor |"
         )
-    else:
-        handling = f"{args.event_threads} event threads per web worker (PROCESS_EVENTS=web)"
-    print(
-        f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); {handling}; "
-        f"sandbox latency {args.latency_ms} ms; {args.seconds} s per rate; {args.users} users\n"
-    )
-    print(
-        "| database | rate (ev/s) | acked ev/s | ack p50 ms | ack p99 ms | processed ev/s | floor acked ev/s | floor p99 ms | ack vs floor |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         if row.target != "app":
             continue
@@ -330,6 +405,16 @@ def print_table(rows: list[Row], args) -> None:
             f"| {row.database} | {row.rate} | {row.ack_rate:.0f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | "
             f"{processed} | {base.ack_rate:.0f} | {base.p99_ms:.1f} | {ratio} |"
         )
+    print(
+        f"\nHandling a stored backlog of {args.backlog} events (a reply each, through the SDK to the "
+        f"sandbox), timed from the first handled event to the last reply sent:\n"
+    )
+    print("| database | worker processes | processed ev/s | worker CPU ms / event |")
+    print("|---|---|---|---|")
+    for result in handling:
+        rate = f"{result.rate:.0f}" if result.rate else "timeout"
+        cpu = f"{result.cpu_ms_per_event:.2f}" if result.cpu_ms_per_event else "-"
+        print(f"| {result.database} | {result.processes} | {rate} | {cpu} |")
 
 
 def main() -> None:
@@ -341,22 +426,22 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--event-threads", type=int, default=32)
-    parser.add_argument(
-        "--process-events",
-        choices=("worker", "web"),
-        default="worker",
-        help="worker: separate `python -m bot.worker` processes, as in the Procfile; "
-        "web: inside the gunicorn workers",
-    )
-    parser.add_argument("--event-processes", type=int, default=1)
+    parser.add_argument("--event-processes", default="1,2", help="workers for the backlog runs")
+    parser.add_argument("--backlog", type=int, default=4000, help="events stored, then handled")
+    parser.add_argument("--backlog-rate", type=int, default=600, help="ev/s storing the backlog")
+    parser.add_argument("--drain-timeout", type=float, default=180)
     args = parser.parse_args()
-    args.rates = [int(r) for r in args.rates.split(",")]
+    args.rates = [int(r) for r in args.rates.split(",") if r]
+    args.event_processes = [int(n) for n in args.event_processes.split(",")]
+    load = machine_load()
     rows: list[Row] = []
+    handling: list[Handling] = []
     with tempfile.TemporaryDirectory() as workdir:
         for kind in args.databases.split(","):
-            rows += bench_database(kind, args, Path(workdir))
-    print_table(rows, args)
+            more_rows, more_handling = bench_database(kind, args, Path(workdir))
+            rows += more_rows
+            handling += more_handling
+    print_table(rows, handling, args, load)
 
 
 if __name__ == "__main__":

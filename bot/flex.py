@@ -7,16 +7,18 @@ import re
 from functools import cache
 from typing import Any
 
+from crm.line_limits import (
+    MAX_ALT_TEXT,
+    MAX_BUBBLE_BYTES,
+    MAX_BUTTON_LABEL,
+    MAX_CAROUSEL_BUBBLES,
+    MAX_CAROUSEL_BYTES,
+    MAX_POSTBACK_DATA,
+)
 from crm.settings import PROJECT_ROOT
 
 TEMPLATE_DIR = PROJECT_ROOT / "flex_templates"
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
-MAX_ALT_TEXT = 400
-MAX_BUBBLE_BYTES = 30 * 1024
-MAX_CAROUSEL_BYTES = 50 * 1024
-MAX_CAROUSEL_BUBBLES = 12
-MAX_POSTBACK_DATA = 300
-MAX_BUTTON_LABEL = 40
 
 
 class FlexError(ValueError):

@@ -22,28 +22,22 @@ from linebot.v3.messaging import (
 from pydantic.v1 import ValidationError
 
 from crm.customers import Profile
+from crm.outbox import (
+    ALREADY_ACCEPTED,
+    BAD_REPLY_TOKEN,
+    FAILED,
+    RETRY,
+    SENT,
+    OutboundJob,
+    SendOutcome,
+)
 
 log = logging.getLogger(__name__)
-
-SENT = "sent"
-RETRY = "retry"  # a passing failure: 429 rate limit, 5xx, network; same retry key later
-FAILED = "failed"  # LINE refused for good (4xx); its message is kept
-BAD_REPLY_TOKEN = "bad_reply_token"  # noqa: S105 - expired or used: push instead
 
 PROFILE_NOT_FOUND = "not_found"
 CONTENT_READY = "ready"
 CONTENT_PREPARING = "preparing"
 CONTENT_GONE = "gone"
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    """What became of one send request."""
-
-    result: str
-    http_status: int | None = None
-    message: str = ""
-    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,9 +62,11 @@ class ContentOutcome:
 class LineClient:
     """One SDK client per process (its connection pool is thread-safe); every call has a timeout."""
 
-    def __init__(self, access_token: str, host: str | None, timeout: tuple[float, float]):
+    def __init__(
+        self, access_token: str, host: str | None, timeout: tuple[float, float], pool_size=32
+    ):
         configuration = Configuration(host=host, access_token=access_token)
-        configuration.connection_pool_maxsize = 64
+        configuration.connection_pool_maxsize = pool_size  # one kept connection per sender
         configuration.retries = False  # retries are ours, with retry keys, not urllib3's
         self._client = ApiClient(configuration)
         self._api = MessagingApi(self._client)
@@ -80,6 +76,12 @@ class LineClient:
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()
+
+    def send(self, job: OutboundJob) -> SendOutcome:
+        """One attempt at a claimed message: reply with its token, or push with its retry key."""
+        if job.reply_token:
+            return self.reply(job.reply_token, job.messages)
+        return self.push(job.to, job.messages, job.retry_key)
 
     def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendOutcome:
         """Answer with the free reply token (single use; no retry key allowed)."""
@@ -197,7 +199,7 @@ def _outcome_from_api_error(exc: ApiException) -> SendOutcome:
     """Sort LINE's HTTP error per its retry guidance."""
     message = _error_message(exc)
     if exc.status == 409:
-        return SendOutcome(SENT, 409, message, _header(exc.headers, "accepted"))
+        return SendOutcome(ALREADY_ACCEPTED, 409, message, _header(exc.headers, "accepted"))
     if exc.status == 400 and "reply token" in message.lower():
         return SendOutcome(BAD_REPLY_TOKEN, 400, message)
     if exc.status == 429 and "monthly limit" in message.lower():

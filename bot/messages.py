@@ -5,36 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from bot.flex import render_flex
-
-MAX_TEXT_UTF16 = 5000
+from crm.line_limits import MAX_QUICK_REPLY_ITEMS, MAX_QUICK_REPLY_LABEL, truncate_utf16
 
 
 def text_message(text: str, quick_replies: list[str] | None = None) -> dict[str, Any]:
     """A text message, cut to LINE's 5,000 UTF-16 units, with optional quick-reply words."""
-    message: dict[str, Any] = {"type": "text", "text": truncate_utf16(text, MAX_TEXT_UTF16)}
+    message: dict[str, Any] = {"type": "text", "text": truncate_utf16(text)}
     if quick_replies:
-        items = [_quick_reply(label) for label in quick_replies[:13]]
+        items = [_quick_reply(label) for label in quick_replies[:MAX_QUICK_REPLY_ITEMS]]
         message["quickReply"] = {"items": items}
     return message
 
 
 def _quick_reply(label: str) -> dict[str, Any]:
     """A quick-reply button that sends its own label as the user's message."""
-    return {"type": "action", "action": {"type": "message", "label": label[:20], "text": label}}
-
-
-def truncate_utf16(text: str, limit: int) -> str:
-    """Cut text to `limit` UTF-16 code units (how LINE counts), never splitting a pair."""
-    if len(text.encode("utf-16-le")) // 2 <= limit:
-        return text
-    units, out = 0, []
-    for char in text:
-        width = 2 if ord(char) > 0xFFFF else 1
-        if units + width > limit - 1:
-            break
-        out.append(char)
-        units += width
-    return "".join(out) + "…"
+    return {
+        "type": "action",
+        "action": {"type": "message", "label": label[:MAX_QUICK_REPLY_LABEL], "text": label},
+    }
 
 
 def greeting_messages(texts: dict[str, str]) -> list[dict[str, Any]]:

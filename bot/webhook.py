@@ -1,4 +1,4 @@
-"""POST /line/webhook: verify, store, acknowledge. Handling happens after the 200, in workers."""
+"""POST /line/webhook: verify, store, acknowledge. The worker process handles the events."""
 
 from __future__ import annotations
 
@@ -52,10 +52,7 @@ def receive():
     events = payload["events"]
     if events:
         with svc.db.transaction() as session:
-            lanes = store_events(session, _destination(payload), events, utcnow())
-        if svc.settings.start_workers:  # else `python -m bot.worker` finds them by polling
-            svc.dispatcher.start()
-            svc.dispatcher.notify(lanes)
+            store_events(session, _destination(payload), events, utcnow())
     return jsonify({"status": "ok", "received": len(events)})
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from crm.line_limits import MAX_TEXT_UTF16, utf16_length
 from crm.shop_settings import read_setting, write_setting
 
 SETTING_KEY = "business_hours"
@@ -97,7 +98,7 @@ def load_business_hours(session: Session) -> BusinessHours:
 
 def save_business_hours(session: Session, hours: BusinessHours) -> None:
     """Store the hours as JSON."""
-    if not hours.away_message.strip() or len(hours.away_message) > 5000:
+    if not hours.away_message.strip() or utf16_length(hours.away_message) > MAX_TEXT_UTF16:
         raise BusinessHoursError("away_message_invalid")
     value = {
         "enabled": hours.enabled,

@@ -7,10 +7,10 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.line_limits import MAX_TEXT_UTF16, utf16_length
 from crm.models import CannedResponse
 
 _SHORTCUT_RE = re.compile(r"^[\w\-]{1,40}$")
-MAX_BODY = 5000  # LINE's text message limit
 
 
 class CannedResponseError(ValueError):
@@ -30,7 +30,7 @@ def save_canned_response(
     body = body.replace("\r\n", "\n").strip()
     if not _SHORTCUT_RE.match(shortcut):
         raise CannedResponseError("shortcut_invalid")
-    if not title or len(title) > 100 or not body or len(body) > MAX_BODY:
+    if not title or len(title) > 100 or not body or utf16_length(body) > MAX_TEXT_UTF16:
         raise CannedResponseError("canned_invalid")
     clash = session.scalars(
         select(CannedResponse).where(CannedResponse.shortcut == shortcut)

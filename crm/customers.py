@@ -36,11 +36,28 @@ def find_customer_by_line_user_id(session: Session, line_user_id: str) -> Custom
     return session.scalars(select(Customer).where(Customer.line_user_id == line_user_id)).first()
 
 
-def get_or_register_customer(session: Session, line_user_id: str, at: datetime) -> Customer:
-    """The customer for a LINE user, registered on first sight; safe against concurrent firsts."""
-    customer = find_customer_by_line_user_id(session, line_user_id)
+def load_customers(session: Session, line_user_ids: list[str | None]) -> dict[str, Customer]:
+    """The known customers among these LINE users, in one query, by LINE user ID."""
+    wanted = {user_id for user_id in line_user_ids if user_id}
+    if not wanted:
+        return {}
+    found = session.scalars(select(Customer).where(Customer.line_user_id.in_(wanted)))
+    return {customer.line_user_id: customer for customer in found}
+
+
+def get_or_register_customer(
+    session: Session, line_user_id: str, at: datetime, known: dict[str, Customer] | None = None
+) -> Customer:
+    """The customer for a LINE user, registered on first sight; safe against concurrent firsts.
+    `known` holds customers already loaded (see `load_customers`) and learns new ones."""
+    customer = known.get(line_user_id) if known is not None else None
+    if customer is None:
+        customer = find_customer_by_line_user_id(session, line_user_id)
     if customer is None:
         customer = _register(session, line_user_id, at)
+        session.flush()  # the handler's rows need its id
+    if known is not None:
+        known[line_user_id] = customer
     _touch_contact(customer, at)
     return customer
 
@@ -112,16 +129,32 @@ def schedule_profile_retry(customer: Customer, now: datetime) -> None:
     customer.profile_next_attempt_at = now + PROFILE_RETRY_DELAYS[attempt]
 
 
-def customers_needing_profile(session: Session, now: datetime, limit: int = 50) -> list[Customer]:
-    """Customers whose profile fetch is due (new, refollowed, or a retry that came due)."""
+def _profile_due(now: datetime):
     due = or_(Customer.profile_next_attempt_at.is_(None), Customer.profile_next_attempt_at <= now)
+    return (Customer.profile_status == PROFILE_PENDING) & due
+
+
+def any_profiles_due(session: Session, now: datetime) -> bool:
+    """Is any profile fetch due? (A cheap read before taking the write lock.)"""
+    return session.scalar(select(Customer.id).where(_profile_due(now)).limit(1)) is not None
+
+
+def claim_profiles_due(
+    session: Session, now: datetime, limit: int, lease: timedelta
+) -> list[tuple[int, str]]:
+    """Customers whose profile fetch is due (new, refollowed, or a retry that came due), as
+    (id, LINE user ID); pushed back by `lease` so no other worker fetches them meanwhile."""
     statement = (
         select(Customer)
-        .where(Customer.profile_status == PROFILE_PENDING, due)
-        .order_by(Customer.id)
+        .where(_profile_due(now))
+        .order_by(Customer.profile_next_attempt_at)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return list(session.scalars(statement))
+    claimed = list(session.scalars(statement))
+    for customer in claimed:
+        customer.profile_next_attempt_at = now + lease
+    return [(customer.id, customer.line_user_id) for customer in claimed]
 
 
 def list_customers(

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
@@ -20,8 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from crm.clock import utcnow
-
-BACKGROUND_YIELD = timedelta(milliseconds=50)
+from crm.sqlite_writers import writer_queue_for
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -113,10 +108,8 @@ class Database:
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         reader = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.read_session_factory = sessionmaker(reader, expire_on_commit=False)
-        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
-        self._lock_files = _writer_lock_paths(self.engine) if self._write_lock else None
-        self._lock_fd_pid: int | None = None  # a forked child opens its own descriptors
-        self._lock_fds_cache: tuple[int, int] = (-1, -1)
+        is_sqlite = self.dialect == "sqlite"
+        self._writers = writer_queue_for(self.engine.url.database) if is_sqlite else None
 
     @property
     def dialect(self) -> str:
@@ -135,81 +128,17 @@ class Database:
     def transaction(self, background: bool = False) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on error, always close.
 
-        `background` work (handling events, recording deliveries) lets waiting foreground
-        writers (acknowledging webhooks) go first on SQLite, for at most BACKGROUND_YIELD.
+        On SQLite, writers take turns (crm/sqlite_writers.py); `background` work (handling
+        events, recording deliveries) lets waiting foreground writers (acknowledging webhooks)
+        go first for a moment.
         """
-        with self._writer_turn(background), self.session() as session, session.begin():
+        turn = self._writers.turn(background) if self._writers else nullcontext()
+        with turn, self.session() as session, session.begin():
             yield session
-
-    def _writer_turn(self, background: bool):
-        """On SQLite, writers queue on locks instead of on SQLite's busy handler.
-
-        The busy handler polls in sleeps of up to 100 ms, so a process that writes back to back
-        (the event worker) retakes the lock before a sleeping acknowledgement wakes: acks
-        starved for seconds. Threads queue on a lock, processes on an flock() of a file beside
-        the database, which wakes the next waiter at once. Writers that take neither (a
-        migration, the sqlite3 shell) still meet the busy timeout.
-        """
-        if self._write_lock is None:
-            return nullcontext()
-        if self._lock_files is None:
-            return self._write_lock
-        return self._process_writer_turn(background)
-
-    @contextmanager
-    def _process_writer_turn(self, background: bool) -> Iterator[None]:
-        with self._write_lock:
-            intent, writer = self._lock_fds()
-            if background:
-                _let_foreground_go_first(intent)
-            else:
-                fcntl.flock(intent, fcntl.LOCK_SH)  # "a foreground writer is waiting"
-            fcntl.flock(writer, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(writer, fcntl.LOCK_UN)
-                if not background:
-                    fcntl.flock(intent, fcntl.LOCK_UN)
-
-    def _lock_fds(self) -> tuple[int, int]:
-        """This process's own descriptors: flock() locks are shared across a fork."""
-        pid = os.getpid()
-        if self._lock_fd_pid != pid:
-            self._lock_fds_cache = tuple(
-                os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in self._lock_files
-            )
-            self._lock_fd_pid = pid
-        return self._lock_fds_cache
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-
-
-def _writer_lock_paths(engine: Engine) -> tuple[str, str] | None:
-    """The files whose flock() orders writers of a file-backed SQLite database: one that
-    foreground writers hold shared while they wait and write, one for the write itself."""
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return f"{database}-intent.lock", f"{database}-writer.lock"
-
-
-def _let_foreground_go_first(intent_fd: int) -> None:
-    """Wait while foreground writers hold the intent lock, but never longer than
-    BACKGROUND_YIELD, so that background work still moves under a steady stream of acks."""
-    deadline = time.monotonic() + BACKGROUND_YIELD.total_seconds()
-    while True:
-        try:
-            fcntl.flock(intent_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(0.002)
-            continue
-        fcntl.flock(intent_fd, fcntl.LOCK_UN)
-        return
 
 
 def insert_ignoring_conflicts(session: Session, model, rows: list[dict], unique_column: str):

@@ -5,28 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from crm.clock import from_line_timestamp
-from crm.db import dialect_insert_for, insert_ignoring_conflicts
-from crm.models import EVENT_FAILED, EVENT_PENDING, EventLane, InboundEvent
+from crm.db import insert_ignoring_conflicts
+from crm.models import EVENT_FAILED, EVENT_PENDING, InboundEvent
 
 _SOURCE_ID_FIELDS = {"user": "userId", "group": "groupId", "room": "roomId"}
 
 
 def store_events(
     session: Session, destination: str | None, events: list[Any], received_at: datetime
-) -> list[str]:
-    """Store a webhook's events, skipping ones already stored; returns their lane keys."""
+) -> None:
+    """Store a webhook's events, skipping ones already stored."""
     destination = storable_json(destination)
     rows = [_event_row(destination, event, received_at) for event in events]
     if rows:
         insert_ignoring_conflicts(session, InboundEvent, rows, "webhook_event_id")
-    return sorted({row["lane_key"] for row in rows})
 
 
 def _event_row(destination: str | None, event: Any, received_at: datetime) -> dict:
@@ -98,66 +97,39 @@ def _occurred_at(event: dict, received_at: datetime) -> datetime:
     return received_at
 
 
-def acquire_lanes(
-    session: Session, lane_keys: list[str], worker_id: str, now: datetime, lease: timedelta
-) -> list[str]:
-    """Take the locks of those lanes that no other live worker holds; returns the ones taken."""
-    # Sorted and distinct: PostgreSQL refuses to upsert one row twice in a statement, and a
-    # fixed order keeps two workers taking overlapping sets from deadlocking.
-    keys = sorted(set(lane_keys))
-    if not keys:
-        return []
-    insert = dialect_insert_for(session)
-    statement = insert(EventLane).values(
-        [{"lane_key": key, "locked_by": worker_id, "locked_until": now + lease} for key in keys]
+def any_pending_events(session: Session) -> bool:
+    """Is any event waiting to be handled? (A cheap read before taking the write lock.)"""
+    statement = select(InboundEvent.id).where(InboundEvent.status == EVENT_PENDING).limit(1)
+    return session.scalar(statement) is not None
+
+
+def take_free_lanes(session: Session, limit: int, scan: int = 4) -> list[str]:
+    """Up to `limit` lanes with pending events, oldest first, that this transaction now has to
+    itself until it ends. On PostgreSQL a transaction-scoped advisory lock per lane keeps any
+    other worker off it (a crash releases it with the connection); SQLite lets one writer in
+    at a time, so the write transaction is the lock."""
+    candidates = session.scalars(
+        select(InboundEvent.lane_key)
+        .where(InboundEvent.status == EVENT_PENDING)
+        .order_by(InboundEvent.id)
+        .limit(limit * scan)
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["lane_key"],
-        set_={"locked_by": worker_id, "locked_until": now + lease},
-        where=or_(EventLane.locked_until.is_(None), EventLane.locked_until < now),
-    )
-    # RETURNING, not rowcount: psycopg reports -1 as the row count of an upsert.
-    return list(session.scalars(statement.returning(EventLane.lane_key)))
+    keys = list(dict.fromkeys(candidates))[:limit]
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return keys
+    return _lock_lanes(session, keys)
 
 
-def acquire_lane(
-    session: Session, lane_key: str, worker_id: str, now: datetime, lease: timedelta
-) -> bool:
-    """Take the lane's lock unless another live worker holds it."""
-    return bool(acquire_lanes(session, [lane_key], worker_id, now, lease))
-
-
-def extend_lane(
-    session: Session, lane_key: str, worker_id: str, now: datetime, lease: timedelta
-) -> bool:
-    """Renew the lease while working; False if the lane was lost to another worker."""
-    statement = (
-        update(EventLane)
-        .where(EventLane.lane_key == lane_key, EventLane.locked_by == worker_id)
-        .values(locked_until=now + lease)
-    )
-    return session.execute(statement).rowcount == 1
-
-
-def release_lanes(session: Session, lane_keys: list[str], worker_id: str) -> None:
-    """Give the lanes back (those still ours)."""
-    if lane_keys:
-        session.execute(
-            update(EventLane)
-            .where(EventLane.lane_key.in_(lane_keys), EventLane.locked_by == worker_id)
-            .values(locked_by=None, locked_until=None)
-        )
-
-
-def release_lane(session: Session, lane_key: str, worker_id: str) -> None:
-    """Give the lane back."""
-    release_lanes(session, [lane_key], worker_id)
-
-
-def next_pending_event(session: Session, lane_key: str) -> InboundEvent | None:
-    """The lane's earliest unhandled event, by the time it happened."""
-    events = pending_events_of_lanes(session, [lane_key], per_lane=1)
-    return events[0] if events else None
+def _lock_lanes(session: Session, keys: list[str]) -> list[str]:
+    """The lanes whose advisory lock this transaction got (the others are another worker's)."""
+    taken = session.execute(
+        text(
+            "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
+            "WHERE pg_try_advisory_xact_lock(hashtextextended(k, 0))"
+        ),
+        {"keys": keys},
+    ).scalars()
+    return list(taken)
 
 
 def pending_events_of_lanes(
@@ -184,21 +156,6 @@ def pending_events_of_lanes(
         .join(ranked, ranked.c.id == InboundEvent.id)
         .where(ranked.c.position <= per_lane)
         .order_by(InboundEvent.lane_key, InboundEvent.occurred_at, InboundEvent.id)
-    )
-    return list(session.scalars(statement))
-
-
-def lanes_with_pending_events(session: Session, now: datetime, limit: int = 200) -> list[str]:
-    """Lanes that have unhandled events and no live worker on them."""
-    free = or_(
-        EventLane.lane_key.is_(None), EventLane.locked_until.is_(None), EventLane.locked_until < now
-    )
-    statement = (
-        select(InboundEvent.lane_key)
-        .outerjoin(EventLane, EventLane.lane_key == InboundEvent.lane_key)
-        .where(and_(InboundEvent.status == EVENT_PENDING, free))
-        .group_by(InboundEvent.lane_key)
-        .limit(limit)
     )
     return list(session.scalars(statement))
 

@@ -130,6 +130,14 @@ class Interaction(Base):
             postgresql_where=sql_text("delivery_status IN ('pending', 'sending')"),
             sqlite_where=sql_text("delivery_status IN ('pending', 'sending')"),
         ),
+        # A customer's later messages wait for their earlier ones still being tried.
+        Index(
+            "ix_interactions_outbox_customer",
+            "customer_id",
+            "id",
+            postgresql_where=sql_text("delivery_status IN ('pending', 'sending')"),
+            sqlite_where=sql_text("delivery_status IN ('pending', 'sending')"),
+        ),
     )
 
 
@@ -160,17 +168,14 @@ class InboundEvent(Base):
             postgresql_where=sql_text("status = 'pending'"),
             sqlite_where=sql_text("status = 'pending'"),
         ),
+        # The worker takes lanes by the oldest pending events first.
+        Index(
+            "ix_inbound_events_pending",
+            "id",
+            postgresql_where=sql_text("status = 'pending'"),
+            sqlite_where=sql_text("status = 'pending'"),
+        ),
     )
-
-
-class EventLane(Base):
-    """A lock per customer (or chat) so that its events are handled one at a time, in order."""
-
-    __tablename__ = "event_lanes"
-
-    lane_key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    locked_by: Mapped[str | None] = mapped_column(String(80))
-    locked_until: Mapped[datetime | None]
 
 
 class ApiToken(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,21 +36,14 @@ class Settings:
     port: int = 5000
     sandbox: bool = False
     webhook_max_bytes: int = 1024 * 1024
-    webhook_workers: int = 16
-    lane_lease_seconds: float = 60.0
-    poll_interval: float = 1.0
-    line_timeout: tuple[float, float] = (3.0, 10.0)
-    start_workers: bool = True  # False: web processes only store events (see bot/worker.py)
+    send_threads: int = 32  # LINE calls one worker makes at once
+    send_loops: int = 2  # sender rounds under way at once: a slow call holds up only its own
+    worker_poll_ms: int = 100  # how long a worker's idle loop waits before looking again
+    line_timeout: tuple[float, float] = (3.0, 10.0)  # (connect, read); see crm.outbox.SEND_LEASE
     staff_idle_timeout: timedelta = timedelta(hours=2)
     staff_session_lifetime: timedelta = timedelta(hours=12)
     session_cookie_secure: bool = True  # False only where the inbox is served over plain HTTP
     trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        """The shop's time zone, for display and scheduling only (storage is UTC)."""
-        return ZoneInfo(self.shop_timezone)
 
     def with_changes(self, **changes) -> Settings:
         """A copy with some values replaced (tests and commands)."""
@@ -77,30 +70,14 @@ class Settings:
             port=_int(env, "PORT", 5000),
             sandbox=sandbox,
             webhook_max_bytes=_int(env, "WEBHOOK_MAX_BYTES", 1024 * 1024),
-            webhook_workers=_int(env, "WEBHOOK_WORKERS", 16),
-            lane_lease_seconds=float(_int(env, "LANE_LEASE_SECONDS", 60)),
-            poll_interval=_int(env, "EVENT_POLL_MS", _default_poll_ms(env)) / 1000,
-            start_workers=_process_events_in_web(env),
+            send_threads=_int(env, "SEND_THREADS", 32),
+            send_loops=_int(env, "SEND_LOOPS", 2),
+            worker_poll_ms=_int(env, "WORKER_POLL_MS", 100),
             staff_idle_timeout=timedelta(minutes=_int(env, "STAFF_IDLE_MINUTES", 120)),
             staff_session_lifetime=timedelta(hours=_int(env, "STAFF_SESSION_HOURS", 12)),
             session_cookie_secure=_cookie_secure(env, sandbox),
             trusted_proxies=_trusted_proxies(env),
         )
-
-
-def _process_events_in_web(env: dict[str, str]) -> bool:
-    """PROCESS_EVENTS=web (default): web processes handle events too; =worker: only
-    `python -m bot.worker` processes do, so acknowledging never competes with handling."""
-    mode = env.get("PROCESS_EVENTS", "web")
-    if mode not in ("web", "worker"):
-        raise ConfigError(f"PROCESS_EVENTS must be 'web' or 'worker', got {mode!r}")
-    return mode == "web"
-
-
-def _default_poll_ms(env: dict[str, str]) -> int:
-    """How often to look for stored work: web processes are told of new events and only sweep
-    for leftovers; separate workers learn of every event by looking, so they look often."""
-    return 100 if env.get("PROCESS_EVENTS") == "worker" else 1000
 
 
 def _trusted_proxies(env: dict[str, str]) -> int:

@@ -10,18 +10,12 @@ from sqlalchemy.orm import Session
 
 from crm.conversations import note_staff_reply
 from crm.interactions import OUTBOUND, queue_outbound
+from crm.line_limits import MAX_TEXT_UTF16, utf16_length
 from crm.models import BLOCKED, DELIVERY_FAILED, DELIVERY_PENDING, Customer, Interaction, Staff
-
-MAX_TEXT_UTF16 = 5000  # LINE counts a text message's length in UTF-16 code units
 
 
 class ReplyError(ValueError):
     """A reply that cannot be sent; the message is a translatable key."""
-
-
-def utf16_length(text: str) -> int:
-    """Length as LINE counts it (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def check_reply_text(text: str) -> str:

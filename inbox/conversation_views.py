@@ -170,14 +170,12 @@ def reply(conversation_id: int):
         with staff_change("conversation.reply", ("conversation", conversation.id)) as (tx, d):
             customer = tx.get(Customer, conversation.customer_id)
             staff = tx.get(Staff, g.staff.id)
-            item, is_new = queue_staff_reply(
+            item, _is_new = queue_staff_reply(
                 tx, customer, staff, text, request.form.get("reply_token", ""), utcnow()
             )
             d["length"] = len(text)
     except ReplyError as exc:
         return _refused(error_text(str(exc)), conversation.id)
-    if is_new:
-        _deliver(item.id)
     if request.headers.get("X-Requested-With") == "fetch":
         return {"id": item.id, "next_reply_token": str(uuid.uuid4())}
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation.id))
@@ -193,11 +191,6 @@ def _refused(message: str, conversation_id: int | None):
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
 
 
-def _deliver(interaction_id: int) -> None:
-    if services().settings.start_workers:
-        services().dispatcher.deliver_soon(interaction_id)
-
-
 @bp.post("/messages/<int:interaction_id>/retry")
 @login_required
 def retry(interaction_id: int):
@@ -209,7 +202,6 @@ def retry(interaction_id: int):
             conversation_id = conversation_for(tx, item.customer_id, utcnow()).id
     except ReplyError as exc:
         return _refused(error_text(str(exc)), None)
-    _deliver(interaction_id)
     if request.headers.get("X-Requested-With") == "fetch":
         return "", 204
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))

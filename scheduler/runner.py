@@ -1,33 +1,49 @@
-"""APScheduler jobs. The jobs are plain functions; this module only registers and runs them."""
+"""APScheduler jobs. The jobs are plain functions in crm/; this module only registers and runs
+them. Events and messages are not the scheduler's: the worker (`python -m bot.worker`) finds
+those in the database itself."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from composition import build_services
+from composition import Services, build_services
 from crm.settings import Settings
 
 log = logging.getLogger("scheduler")
 
-RECOVERY_INTERVAL_SECONDS = 5
+
+@dataclass(frozen=True)
+class Job:
+    """A product job: what to run with the process's services, and how often."""
+
+    run: Callable[[Services], object]
+    seconds: int
 
 
-def build_scheduler(settings: Settings) -> BlockingScheduler:
+# Product jobs (campaigns, step messages, reminders, RFM) register here by id.
+JOBS: dict[str, Job] = {}
+
+
+def build_scheduler(settings: Settings, jobs: dict[str, Job] = JOBS) -> BlockingScheduler:
     """A scheduler with every periodic job registered."""
     services = build_services(settings)
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(
-        services.dispatcher.drain,
-        "interval",
-        seconds=RECOVERY_INTERVAL_SECONDS,
-        id="recover-pending-work",
-        max_instances=1,
-        coalesce=True,
-    )
+    for job_id, job in jobs.items():
+        scheduler.add_job(
+            job.run,
+            "interval",
+            args=[services],
+            seconds=job.seconds,
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler
 
 
@@ -39,9 +55,6 @@ def main() -> None:
     load_dotenv()
     scheduler = build_scheduler(Settings.from_env())
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    log.info(
-        "scheduler started: recovering pending events and due messages every %ss",
-        RECOVERY_INTERVAL_SECONDS,
-    )
+    log.info("scheduler started with jobs: %s", ", ".join(JOBS) or "none yet")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()

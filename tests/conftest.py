@@ -6,15 +6,21 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
+from bot.handling import handle_pending_events
+from bot.sending import fetch_due_profiles, send_due_messages
+from bot.worker import Worker
 from crm import migrations
+from crm.clock import utcnow
 from crm.db import Base, Database
 from crm.settings import Settings
 from tests.line_payloads import body_of, sign
@@ -119,11 +125,9 @@ def settings(db, line) -> Settings:
         line_api_host=line.url,
         database_url=db.url,
         secret_key="test-secret-key-" * 4,
-        start_workers=False,
-        webhook_workers=4,
-        poll_interval=0.2,
+        send_threads=4,
+        worker_poll_ms=50,
         line_timeout=(2.0, 2.0),
-        lane_lease_seconds=30.0,
         session_cookie_secure=False,  # the test servers speak plain HTTP
     )
 
@@ -134,7 +138,6 @@ def app(settings):
     application.config["TESTING"] = True
     yield application
     services = application.extensions["line_crm"]
-    services.dispatcher.stop()
     services.line.close()
     services.db.dispose()
 
@@ -142,6 +145,44 @@ def app(settings):
 @pytest.fixture
 def services(app):
     return app.extensions["line_crm"]
+
+
+class WorkerRounds:
+    """The worker's two functions, called in the test's thread."""
+
+    def __init__(self, services):
+        self.services = services
+
+    def __call__(self, max_rounds: int = 50) -> int:
+        """Run rounds until they find nothing more to do now; returns how much they did."""
+        total = 0
+        for _ in range(max_rounds):
+            done = (
+                handle_pending_events(self.services.db, self.services.settings.shop_timezone)
+                + send_due_messages(self.services.db, self.services.line)
+                + fetch_due_profiles(self.services.db, self.services.line)
+            )
+            if not done:
+                break
+            total += done
+        return total
+
+    def over(self, seconds: float, step: float = 5) -> int:
+        """Run rounds at every `step` of the next `seconds` of (travelled) time, as a worker
+        would while retries come due. The clock stands still within a step, so a retry due at a
+        step's time is found by that step, not missed by a few milliseconds."""
+        start, total, offset = utcnow(), 0, 0.0
+        while offset <= seconds:
+            with time_machine.travel(start + timedelta(seconds=offset), tick=False):
+                total += self()
+            offset += step
+        return total
+
+
+@pytest.fixture
+def work(services) -> WorkerRounds:
+    """Run the worker's rounds in the test's thread: `work()`, or `work.over(seconds)`."""
+    return WorkerRounds(services)
 
 
 @pytest.fixture
@@ -166,19 +207,20 @@ def post_events(client) -> Callable:
 
 @pytest.fixture
 def live_app(settings, line):
-    """The app on a real port with its workers running; the sandbox sends webhooks to it."""
-    application = create_app(settings.with_changes(start_workers=True))
+    """The app on a real port with a worker running; the sandbox sends webhooks to it."""
+    application = create_app(settings)
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     line.webhook_url = f"{url}/line/webhook"
-    application.extensions["line_crm"].dispatcher.start()
+    worker = Worker(application.extensions["line_crm"])
+    worker.start()
     yield application
     server.shutdown()
     thread.join(5)
+    worker.stop()
     services = application.extensions["line_crm"]
-    services.dispatcher.stop()
     services.line.close()
     services.db.dispose()
 

@@ -47,3 +47,12 @@ def api_requests(line) -> list[dict]:
 def clear_faults(line) -> None:
     response = requests.delete(f"{line.url}/_sandbox/faults", timeout=5)
     assert response.status_code in (200, 204), response.text
+
+
+def reply_tokens(line, user_id: str, count: int) -> list[str]:
+    """Reply tokens for webhooks a test builds itself."""
+    response = requests.post(
+        f"{line.url}/_sandbox/users/{user_id}/reply-tokens", json={"count": count}, timeout=5
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["reply_tokens"]

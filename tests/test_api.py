@@ -6,6 +6,7 @@ import jsonschema
 import pytest
 from sqlalchemy import select
 
+from bot.handling import handle_pending_events
 from crm.api_tokens import create_api_token
 from crm.clock import utcnow
 from crm.interactions import record_inbound
@@ -182,7 +183,7 @@ def _media_interaction(post_events, services, db, line, **spec):
     user = sb.create_user(line, "写真の人")
     event = sb.user_event(line, user, "events", **spec)["event"]
     post_events(event)
-    services.dispatcher.drain()
+    handle_pending_events(services.db)
     with db.read_session() as session:
         return session.scalars(
             select(Interaction.id).where(Interaction.line_message_id == event["message"]["id"])

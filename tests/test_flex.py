@@ -5,8 +5,9 @@ import json
 import pytest
 
 from bot.flex import FlexError, check_flex_message, render_flex
-from bot.messages import greeting_messages, text_message, truncate_utf16
+from bot.messages import greeting_messages, text_message
 from crm.bot_texts import DEFAULT_TEXTS
+from crm.line_limits import truncate_utf16
 
 
 def _welcome(**overrides):

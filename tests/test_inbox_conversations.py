@@ -22,9 +22,9 @@ def _conversation(db, line_user_id) -> Conversation:
         ).one()
 
 
-def _customer_writes(post_events, services, user, text):
+def _customer_writes(post_events, work, user, text):
     assert post_events(lp.text(user, text)).status_code == 200
-    services.dispatcher.drain()
+    work()
 
 
 def _reply(client, conversation_id, text, token=None, fetch=True):
@@ -37,10 +37,10 @@ def _reply(client, conversation_id, text, token=None, fetch=True):
 
 
 def test_a_customer_message_lands_in_needs_reply_unread(
-    admin_client, post_events, services, db, line
+    admin_client, post_events, services, db, line, work
 ):
     user = sb.create_user(line, "山田花子")
-    _customer_writes(post_events, services, user, "予約できますか？")
+    _customer_writes(post_events, work, user, "予約できますか？")
     conversation = _conversation(db, user)
     assert conversation.awaiting_reply and conversation.unread_count == 1
     assert conversation.last_preview == "予約できますか？"
@@ -53,18 +53,18 @@ def test_a_customer_message_lands_in_needs_reply_unread(
 
 
 def test_follow_creates_a_quiet_conversation_and_staff_reply_clears_needs_reply(
-    admin_client, post_events, services, db, line
+    admin_client, post_events, services, db, line, work
 ):
     user = sb.create_user(line, "Ken")
     post_events(lp.follow(user))
-    services.dispatcher.drain()
+    work()
     conversation = _conversation(db, user)
     assert not conversation.awaiting_reply and conversation.unread_count == 0
-    _customer_writes(post_events, services, user, "hello")
+    _customer_writes(post_events, work, user, "hello")
     assert (
         _reply(admin_client, conversation.id, "いらっしゃいませ\r\n二行目").status_code == 200
     )  # as browsers send
-    services.dispatcher.drain()
+    work()
     texts = [m["message"].get("text") for m in sb.delivered(line, user)]
     assert "いらっしゃいませ\n二行目" in texts
     with db.read_session() as session:
@@ -78,23 +78,23 @@ def test_follow_creates_a_quiet_conversation_and_staff_reply_clears_needs_reply(
     assert "Ken" not in admin_client.get("/inbox/conversations/list?folder=needs_reply").text
 
 
-def test_a_double_submit_sends_once(admin_client, post_events, services, db, line):
+def test_a_double_submit_sends_once(admin_client, post_events, services, db, line, work):
     user = sb.create_user(line, "Double")
-    _customer_writes(post_events, services, user, "hi")
+    _customer_writes(post_events, work, user, "hi")
     conversation = _conversation(db, user)
     token = str(uuid.uuid4())
     first = _reply(admin_client, conversation.id, "一度だけ", token)
     second = _reply(admin_client, conversation.id, "一度だけ", token)
     assert first.status_code == second.status_code == 200
     assert first.get_json()["id"] == second.get_json()["id"]
-    services.dispatcher.drain()
+    work()
     delivered = [m["message"].get("text") for m in sb.delivered(line, user)]
     assert delivered.count("一度だけ") == 1
 
 
-def test_bad_replies_are_refused_with_a_reason(admin_client, post_events, services, db, line):
+def test_bad_replies_are_refused_with_a_reason(admin_client, post_events, services, db, line, work):
     user = sb.create_user(line, "Limits")
-    _customer_writes(post_events, services, user, "hi")
+    _customer_writes(post_events, work, user, "hi")
     conversation = _conversation(db, user)
     empty = _reply(admin_client, conversation.id, "   ")
     assert empty.status_code == 422 and "メッセージを入力してください" in empty.get_json()["error"]
@@ -103,7 +103,7 @@ def test_bad_replies_are_refused_with_a_reason(admin_client, post_events, servic
     bad_token = _reply(admin_client, conversation.id, "x", token="not-a-uuid")
     assert bad_token.status_code == 422
     post_events(lp.unfollow(user))
-    services.dispatcher.drain()
+    work()
     blocked = _reply(admin_client, conversation.id, "届かない")
     assert blocked.status_code == 422 and "ブロック" in blocked.get_json()["error"]
     with db.read_session() as session:
@@ -111,14 +111,14 @@ def test_bad_replies_are_refused_with_a_reason(admin_client, post_events, servic
 
 
 def test_line_refusal_shows_as_failed_and_can_be_sent_again(
-    admin_client, post_events, services, db, line
+    admin_client, post_events, services, db, line, work
 ):
     user = sb.create_user(line, "Retry")
-    _customer_writes(post_events, services, user, "hi")
+    _customer_writes(post_events, work, user, "hi")
     conversation = _conversation(db, user)
     sb.add_fault(line, endpoint="push", status=400, count=1, body={"message": "Bad things"})
     _reply(admin_client, conversation.id, "再送テスト")
-    services.dispatcher.drain()
+    work()
     with db.read_session() as session:
         item = session.scalars(select(Interaction).where(Interaction.sender == "staff")).one()
     assert item.delivery_status == "failed" and item.error_message == "Bad things"
@@ -136,7 +136,7 @@ def test_line_refusal_shows_as_failed_and_can_be_sent_again(
         headers={"X-Requested-With": "fetch"},
     )
     assert response.status_code == 204
-    services.dispatcher.drain()
+    work()
     delivered = [m["message"].get("text") for m in sb.delivered(line, user)]
     assert delivered.count("再送テスト") == 1
     with db.read_session() as session:
@@ -144,29 +144,28 @@ def test_line_refusal_shows_as_failed_and_can_be_sent_again(
 
 
 def test_line_429_keeps_the_reply_pending_then_sends_it(
-    admin_client, post_events, services, db, line
+    admin_client, post_events, services, db, line, work
 ):
     user = sb.create_user(line, "Busy")
-    _customer_writes(post_events, services, user, "hi")
+    _customer_writes(post_events, work, user, "hi")
     conversation = _conversation(db, user)
     sb.add_fault(line, endpoint="push", status=429, count=3)
     _reply(admin_client, conversation.id, "混雑中")
-    services.dispatcher.drain()
+    work()
     with db.read_session() as session:
         item = session.scalars(select(Interaction).where(Interaction.sender == "staff")).one()
     assert item.delivery_status == "pending"
     page = admin_client.get(f"/inbox/conversations/{conversation.id}/timeline?from_id={item.id}")
     assert "送信中" in page.text
-    with time_machine.travel(utcnow() + timedelta(minutes=5)):
-        services.dispatcher.drain()
+    work.over(60)  # three more refusals, each retried after a short back-off
     assert [m["message"].get("text") for m in sb.delivered(line, user)].count("混雑中") == 1
 
 
 def test_a_resolved_chat_reopens_when_the_customer_writes(
-    admin_client, post_events, services, db, line
+    admin_client, post_events, services, db, line, work
 ):
     user = sb.create_user(line, "Again")
-    _customer_writes(post_events, services, user, "one")
+    _customer_writes(post_events, work, user, "one")
     conversation = _conversation(db, user)
     admin_client.post(
         f"/inbox/conversations/{conversation.id}/status",
@@ -175,16 +174,16 @@ def test_a_resolved_chat_reopens_when_the_customer_writes(
     resolved = _conversation(db, user)
     assert resolved.status == "resolved" and not resolved.awaiting_reply
     assert "Again" in admin_client.get("/inbox/conversations/list?folder=resolved").text
-    _customer_writes(post_events, services, user, "two")
+    _customer_writes(post_events, work, user, "two")
     reopened = _conversation(db, user)
     assert reopened.status == "open" and reopened.awaiting_reply
 
 
-def test_assignment_folders_and_audit(client, make_staff, post_events, services, db, line):
+def test_assignment_folders_and_audit(client, make_staff, post_events, services, db, line, work):
     admin = make_staff()
     clerk = make_staff("clerk@shop.example", "agent", "佐藤")
     user = sb.create_user(line, "Assigned")
-    _customer_writes(post_events, services, user, "hi")
+    _customer_writes(post_events, work, user, "hi")
     conversation = _conversation(db, user)
     sign_in(client, clerk.email)
     token = csrf_from(client.get("/inbox/conversations").text)
@@ -245,41 +244,43 @@ def test_search_takes_wildcards_literally(admin_client, db):
     assert "100%天然" in page and "1000円" not in page and "山田" not in page
 
 
-def test_timeline_poll_returns_new_items_only(admin_client, post_events, services, db, line):
+def test_timeline_poll_returns_new_items_only(admin_client, post_events, services, db, line, work):
     user = sb.create_user(line, "Poll")
-    _customer_writes(post_events, services, user, "first")
+    _customer_writes(post_events, work, user, "first")
     conversation = _conversation(db, user)
     with db.read_session() as session:
         last_id = max(session.scalars(select(Interaction.id)).all())
-    _customer_writes(post_events, services, user, "second")
+    _customer_writes(post_events, work, user, "second")
     poll = admin_client.get(
         f"/inbox/conversations/{conversation.id}/timeline?from_id={last_id + 1}"
     )
     assert "second" in poll.text and "first" not in poll.text
 
 
-def test_away_message_outside_business_hours_once_a_day(post_events, services, db, line):
+def test_away_message_outside_business_hours_once_a_day(post_events, services, db, line, work):
     with db.transaction() as session:
         save_business_hours(
             session, BusinessHours(enabled=True, weekly={}, away_message="本日の営業は終了しました")
         )
     user = sb.create_user(line, "Night")
-    _customer_writes(post_events, services, user, "まだやってますか")
-    _customer_writes(post_events, services, user, "もしもし")
+    _customer_writes(post_events, work, user, "まだやってますか")
+    _customer_writes(post_events, work, user, "もしもし")
     texts = [m["message"].get("text") for m in sb.delivered(line, user)]
     assert texts.count("本日の営業は終了しました") == 1
     assert not any("受け付けました" in (t or "") for t in texts)
     with time_machine.travel(utcnow() + timedelta(days=1)):
-        _customer_writes(post_events, services, user, "翌日です")
+        _customer_writes(post_events, work, user, "翌日です")
     texts = [m["message"].get("text") for m in sb.delivered(line, user)]
     assert texts.count("本日の営業は終了しました") == 2
 
 
-def test_display_names_and_messages_are_escaped(admin_client, post_events, services, db, line):
+def test_display_names_and_messages_are_escaped(
+    admin_client, post_events, services, db, line, work
+):
     evil = "<img src=x onerror=alert(1)>"
     user = sb.create_user(line, evil)
     _customer_writes(
-        post_events, services, user, "<script>alert(2)</script> https://example.com/?a=1&b=2"
+        post_events, work, user, "<script>alert(2)</script> https://example.com/?a=1&b=2"
     )
     conversation = _conversation(db, user)
     for path in (
@@ -295,7 +296,7 @@ def test_display_names_and_messages_are_escaped(admin_client, post_events, servi
     assert '<a href="https://example.com/?a=1&amp;b=2"' in chat
 
 
-def _photo_chat(admin_client, post_events, services, db, line, photo: bytes):
+def _photo_chat(admin_client, post_events, work, db, line, photo: bytes):
     import base64
 
     user = sb.create_user(line, "写真")
@@ -308,17 +309,17 @@ def _photo_chat(admin_client, post_events, services, db, line, photo: bytes):
         content_type="image/jpeg",
     )["event"]
     post_events(event)
-    services.dispatcher.drain()
+    work()
     with db.read_session() as session:
         item = session.scalars(select(Interaction).where(Interaction.kind == "image")).one()
     return _conversation(db, user), item
 
 
 def test_photos_come_from_line_with_a_placeholder_when_gone(
-    admin_client, post_events, services, db, line
+    admin_client, post_events, services, db, line, work
 ):
     photo = b"\xff\xd8\xff\xe0 a small jpeg"
-    conversation, item = _photo_chat(admin_client, post_events, services, db, line, photo)
+    conversation, item = _photo_chat(admin_client, post_events, work, db, line, photo)
     chat = admin_client.get(f"/inbox/conversations/{conversation.id}").text
     media_url = f"/inbox/customers/media/{item.id}"
     assert f'src="{media_url}"' in chat

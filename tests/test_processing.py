@@ -38,10 +38,12 @@ def _timeline(db, line_user_id):
         return list(session.scalars(statement))
 
 
-def test_follow_registers_customer_greets_and_fetches_profile(post_events, services, db, line):
+def test_follow_registers_customer_greets_and_fetches_profile(
+    post_events, services, db, line, work
+):
     user = sb.create_user(line, "山田 花子", language="ja", status_message="よろしく")
     post_events(lp.follow(user))
-    services.dispatcher.drain()
+    work()
 
     customer = _customer(db, user)
     assert customer.follow_status == FOLLOWING
@@ -60,19 +62,19 @@ def test_follow_registers_customer_greets_and_fetches_profile(post_events, servi
     assert received["message"]["altText"] == "友だち追加ありがとうございます！"
 
 
-def test_block_keeps_history_and_refollow_reactivates(post_events, services, db, line):
+def test_block_keeps_history_and_refollow_reactivates(post_events, services, db, line, work):
     user = sb.create_user(line, "Ken")
     post_events(lp.follow(user))
     post_events(lp.text(user, "hello"))
-    services.dispatcher.drain()
+    work()
     post_events(lp.unfollow(user))
-    services.dispatcher.drain()
+    work()
     blocked = _customer(db, user)
     assert blocked.follow_status == BLOCKED
     assert blocked.blocked_at is not None
 
     post_events(lp.follow(user, is_unblocked=True))
-    services.dispatcher.drain()
+    work()
     back = _customer(db, user)
     assert back.id == blocked.id
     assert back.follow_status == FOLLOWING
@@ -82,10 +84,12 @@ def test_block_keeps_history_and_refollow_reactivates(post_events, services, db,
     assert kinds == ["follow", "text", "unfollow", "follow"]
 
 
-def test_friend_from_before_the_bot_is_registered_on_first_message(post_events, services, db, line):
+def test_friend_from_before_the_bot_is_registered_on_first_message(
+    post_events, services, db, line, work
+):
     user = sb.create_user(line, "古い友だち")
     post_events(lp.text(user, "営業時間は？"))
-    services.dispatcher.drain()
+    work()
     customer = _customer(db, user)
     assert customer.follow_status == UNKNOWN
     assert customer.display_name == "古い友だち"
@@ -137,12 +141,12 @@ MESSAGE_KINDS = [
     ("content", "kind", "text"), MESSAGE_KINDS, ids=[k[1] for k in MESSAGE_KINDS]
 )
 def test_every_message_kind_becomes_an_interaction(
-    post_events, services, db, line, content, kind, text
+    post_events, services, db, line, content, kind, text, work
 ):
     user = sb.create_user(line, "Aki")
     event = lp.message(user, content)
     post_events(event)
-    services.dispatcher.drain()
+    work()
     [inbound] = [i for i in _timeline(db, user) if i.direction == "in"]
     assert inbound.kind == kind
     assert inbound.text == text
@@ -152,10 +156,10 @@ def test_every_message_kind_becomes_an_interaction(
         assert inbound.payload[key] == value
 
 
-def test_postback_keeps_data_and_params(post_events, services, db, line):
+def test_postback_keeps_data_and_params(post_events, services, db, line, work):
     user = sb.create_user(line, "Rin")
     post_events(lp.postback(user, "action=reserve&slot=3", {"datetime": "2026-12-01T18:00"}))
-    services.dispatcher.drain()
+    work()
     [inbound] = _timeline(db, user)
     assert inbound.kind == "postback"
     assert inbound.payload == {
@@ -164,13 +168,15 @@ def test_postback_keeps_data_and_params(post_events, services, db, line):
     }
 
 
-def test_unsend_hides_the_message_but_keeps_the_record(post_events, services, db, line, client):
+def test_unsend_hides_the_message_but_keeps_the_record(
+    post_events, services, db, line, client, work
+):
     user = sb.create_user(line, "Mio")
     said = lp.text(user, "間違えました")
     post_events(said)
-    services.dispatcher.drain()
+    work()
     post_events(lp.unsend(user, said["message"]["id"]))
-    services.dispatcher.drain()
+    work()
     inbound = [i for i in _timeline(db, user) if i.direction == "in"]
     assert [i.kind for i in inbound] == ["text", "unsend"]
     assert inbound[0].unsent_at is not None
@@ -178,60 +184,60 @@ def test_unsend_hides_the_message_but_keeps_the_record(post_events, services, db
 
 
 @pytest.mark.parametrize("word", ["ヘルプ", "help", "HELP", "ＨＥＬＰ", " ヘルプ "])
-def test_help_lists_what_the_bot_can_do(post_events, services, db, line, word):
+def test_help_lists_what_the_bot_can_do(post_events, services, db, line, word, work):
     user = sb.create_user(line, "Yuu")
     post_events(lp.text(user, word))
-    services.dispatcher.drain()
+    work()
     [received] = sb.delivered(line, user)
     assert "このアカウントでできること" in received["message"]["text"]
 
 
-def test_unhandled_text_is_acknowledged_once_per_half_hour(post_events, services, db, line):
+def test_unhandled_text_is_acknowledged_once_per_half_hour(post_events, services, db, line, work):
     user = sb.create_user(line, "Sora")
     post_events(lp.text(user, "予約したいです"))
     post_events(lp.text(user, "明日の夜です"))
-    services.dispatcher.drain()
+    work()
     received = sb.delivered(line, user)
     assert len(received) == 1
     assert "受け付けました" in received[0]["message"]["text"]
 
 
-def test_bot_texts_are_configurable(post_events, services, db, line):
+def test_bot_texts_are_configurable(post_events, services, db, line, work):
     from crm.bot_texts import set_text
 
     with db.transaction() as session:
         set_text(session, "ack", "ありがとう！すぐ確認します")
     user = sb.create_user(line, "Hana")
     post_events(lp.text(user, "質問"))
-    services.dispatcher.drain()
+    work()
     assert sb.delivered(line, user)[0]["message"]["text"] == "ありがとう！すぐ確認します"
 
 
-def test_standby_events_are_recorded_but_never_answered(post_events, services, db, line):
+def test_standby_events_are_recorded_but_never_answered(post_events, services, db, line, work):
     user = sb.create_user(line, "Standby")
     post_events(lp.follow(user, mode="standby"), lp.text(user, "hi", mode="standby"))
-    services.dispatcher.drain()
+    work()
     assert [i.kind for i in _timeline(db, user)] == ["follow", "text"]
     assert sb.delivered(line, user) == []
 
 
-def test_one_customers_events_are_handled_in_timestamp_order(post_events, services, db, line):
+def test_one_customers_events_are_handled_in_timestamp_order(post_events, services, db, line, work):
     user = sb.create_user(line, "Order")
     base = lp.now_ms()
     later = lp.text(user, "second", timestamp=base + 2000)
     earlier = lp.text(user, "first", timestamp=base + 1000)
     post_events(later)
     post_events(earlier)
-    services.dispatcher.drain()
+    work()
     texts = [i.text for i in _timeline(db, user) if i.direction == "in"]
     assert texts == ["first", "second"]
 
 
-def test_group_events_are_stored_but_not_made_customers(post_events, services, db, line):
+def test_group_events_are_stored_but_not_made_customers(post_events, services, db, line, work):
     group_event = lp.text(lp.new_user_id(), "group hello")
     group_event["source"] = {"type": "group", "groupId": "C" + "1" * 32, "userId": lp.new_user_id()}
     post_events(group_event)
-    services.dispatcher.drain()
+    work()
     with db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Customer)) == 0
 
@@ -262,7 +268,9 @@ def test_simultaneous_first_events_make_exactly_one_customer(db):
     assert count == 1
 
 
-def test_a_handler_that_raises_fails_only_its_event(post_events, services, db, line, monkeypatch):
+def test_a_handler_that_raises_fails_only_its_event(
+    post_events, services, db, line, monkeypatch, work
+):
     from bot.handlers import EVENT_HANDLERS
     from crm.models import EVENT_DONE, EVENT_FAILED, InboundEvent
 
@@ -278,7 +286,7 @@ def test_a_handler_that_raises_fails_only_its_event(post_events, services, db, l
         lp.text(same, "after", timestamp=base + 2),
         lp.text(other, "help", timestamp=base + 3),
     )
-    services.dispatcher.drain()
+    work()
     with db.read_session() as session:
         events = {e.event_type: e for e in session.scalars(select(InboundEvent))}
         statuses = sorted(e.status for e in session.scalars(select(InboundEvent)))
@@ -289,7 +297,7 @@ def test_a_handler_that_raises_fails_only_its_event(post_events, services, db, l
     assert len(sb.delivered(line, other)) == 1
 
 
-def test_many_customers_events_share_few_write_transactions(post_events, services, db, line):
+def test_many_customers_events_share_few_write_transactions(post_events, services, db, line, work):
     from sqlalchemy import event
 
     users = [sb.create_user(line, f"客{n}") for n in range(20)]
@@ -297,7 +305,7 @@ def test_many_customers_events_share_few_write_transactions(post_events, service
         post_events(lp.text(user, "help"))
     commits = []
     event.listen(services.db.engine, "commit", lambda conn: commits.append(1))
-    services.dispatcher.drain()
+    work()
     assert all(len(sb.delivered(line, user)) == 1 for user in users)
     with db.read_session() as session:
         sent = session.scalar(
@@ -310,7 +318,7 @@ def test_many_customers_events_share_few_write_transactions(post_events, service
     assert len(commits) <= 10
 
 
-def test_shop_settings_are_read_once_per_batch_not_per_event(post_events, services, db, line):
+def test_shop_settings_are_read_once_per_batch_not_per_event(post_events, services, db, line, work):
     """A shop that never saved its texts or hours must not pay a query per event for them."""
     from sqlalchemy import event as sa_event
 
@@ -324,7 +332,7 @@ def test_shop_settings_are_read_once_per_batch_not_per_event(post_events, servic
 
     sa_event.listen(services.db.engine, "before_cursor_execute", count)
     try:
-        services.dispatcher.drain()
+        work()
     finally:
         sa_event.remove(services.db.engine, "before_cursor_execute", count)
     with db.read_session() as session:

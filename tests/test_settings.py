@@ -53,14 +53,7 @@ def test_api_host_loses_its_trailing_slash():
 
 def test_shop_timezone_is_used_for_display():
     settings = Settings.from_env({**REAL, "SHOP_TIMEZONE": "Europe/Berlin"})
-    assert settings.tz.key == "Europe/Berlin"
-
-
-def test_events_can_be_left_to_worker_processes():
-    assert Settings.from_env(REAL).start_workers is True
-    assert Settings.from_env({**REAL, "PROCESS_EVENTS": "worker"}).start_workers is False
-    with pytest.raises(ConfigError, match="PROCESS_EVENTS"):
-        Settings.from_env({**REAL, "PROCESS_EVENTS": "both"})
+    assert settings.shop_timezone == "Europe/Berlin"
 
 
 def test_inbox_settings_from_the_environment():
@@ -95,8 +88,11 @@ def test_bad_cookie_setting_is_named():
         Settings.from_env({"SESSION_COOKIE_SECURE": "maybe"})
 
 
-def test_worker_processes_look_for_events_often_unless_told_otherwise():
-    assert Settings.from_env(REAL).poll_interval == 1.0
-    assert Settings.from_env({**REAL, "PROCESS_EVENTS": "worker"}).poll_interval == 0.1
-    worker = {**REAL, "PROCESS_EVENTS": "worker", "EVENT_POLL_MS": "250"}
-    assert Settings.from_env(worker).poll_interval == 0.25
+def test_worker_settings_from_the_environment():
+    default = Settings.from_env(REAL)
+    assert (default.send_threads, default.send_loops, default.worker_poll_ms) == (32, 2, 100)
+    tuned = {**REAL, "SEND_THREADS": "64", "SEND_LOOPS": "4", "WORKER_POLL_MS": "250"}
+    worker = Settings.from_env(tuned)
+    assert (worker.send_threads, worker.send_loops, worker.worker_poll_ms) == (64, 4, 250)
+    with pytest.raises(ConfigError, match="SEND_THREADS"):
+        Settings.from_env({**REAL, "SEND_THREADS": "0"})

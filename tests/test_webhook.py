@@ -94,7 +94,7 @@ def test_empty_events_is_lines_connectivity_check(post_events, db):
     assert _stored(db) == []
 
 
-def test_redelivered_and_duplicated_events_are_stored_once(post_events, db, services, line):
+def test_redelivered_and_duplicated_events_are_stored_once(post_events, db, services, line, work):
     user = lp.new_user_id()
     original = lp.text(user, "一度だけ")
     redelivered = {**original, "deliveryContext": {"isRedelivery": True}}
@@ -104,12 +104,14 @@ def test_redelivered_and_duplicated_events_are_stored_once(post_events, db, serv
     stored = _stored(db)
     assert [e.webhook_event_id for e in stored].count(original["webhookEventId"]) == 1
     assert len(stored) == 2
-    services.dispatcher.drain()
+    work()
     with db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Customer)) == 1
 
 
-def test_mixed_batch_with_broken_events_keeps_every_valid_one(post_events, db, services, line):
+def test_mixed_batch_with_broken_events_keeps_every_valid_one(
+    post_events, db, services, line, work
+):
     alice, bob, carol = lp.new_user_id(), lp.new_user_id(), lp.new_user_id()
     broken_follow = lp.follow(bob)
     broken_follow["follow"] = "not-an-object"  # makes its handler raise
@@ -125,7 +127,7 @@ def test_mixed_batch_with_broken_events_keeps_every_valid_one(post_events, db, s
     assert post_events(*batch).status_code == 200
     stored = _stored(db)
     assert len(stored) == len(batch)
-    services.dispatcher.drain()
+    work()
     status = {e.webhook_event_id: e.status for e in _stored(db)}
     assert status[batch[0]["webhookEventId"]] == EVENT_DONE
     assert status[broken_follow["webhookEventId"]] == EVENT_FAILED
@@ -151,7 +153,7 @@ def test_header_name_is_case_insensitive(client, db):
     assert response.status_code == 200
 
 
-def test_non_standard_json_numbers_are_kept_as_text_beside_valid_events(client, db, services):
+def test_non_standard_json_numbers_are_kept_as_text_beside_valid_events(client, db, services, work):
     """Python's parser accepts NaN, Infinity and 1e999; PostgreSQL's JSONB refuses them."""
     user = lp.new_user_id()
     valid = lp.text(user, "ok")
@@ -159,7 +161,7 @@ def test_non_standard_json_numbers_are_kept_as_text_beside_valid_events(client, 
     body = lp.body_of(valid, odd).replace(b"1.5", b"1e999").replace(b"]}", b", NaN, -Infinity]}", 1)
     response = _post_raw(client, body, lp.sign(TEST_SECRET, body))
     assert response.status_code == 200
-    services.dispatcher.drain()
+    work()
     stored = {e.webhook_event_id: e for e in _stored(db)}
     assert stored[valid["webhookEventId"]].status == EVENT_DONE
     assert stored[odd["webhookEventId"]].payload["extra"] == ["inf", "nan", "-inf"]

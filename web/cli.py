@@ -1,5 +1,4 @@
-"""Operator commands: `flask --app app db upgrade`, `api-token`, `bot-text`, `create-staff`,
-`process-events`."""
+"""Operator commands: `flask --app app db upgrade`, `api-token`, `bot-text`, `create-staff`."""
 
 from __future__ import annotations
 
@@ -110,16 +109,8 @@ STAFF_ERRORS = {
 }
 
 
-@click.command("process-events")
-@with_appcontext
-def process_events() -> None:
-    """Handle every pending event and due message now, in this process."""
-    ran = _services(current_app).dispatcher.drain()
-    click.echo(f"ran {ran} tasks")
-
-
 def register_commands(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(db_cli)
-    for command in (api_token, bot_text, create_staff_command, process_events):
+    for command in (api_token, bot_text, create_staff_command):
         app.cli.add_command(command)

@@ -1,4 +1,5 @@
-"""`make run`: the bot on one port and, without a LINE channel, the LINE sandbox on another."""
+"""`make run`: the bot and its worker on one port and, without a LINE channel, the LINE sandbox on
+another."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dotenv import load_dotenv
 from werkzeug.serving import make_server
 
 from app import create_app
+from bot.worker import Worker
 from crm.settings import SANDBOX_PORT, Settings
 
 
@@ -32,7 +34,8 @@ def main() -> None:
     settings = Settings.from_env()
     app = create_app(settings)
     sandbox = start_sandbox(settings) if settings.sandbox else None
-    app.extensions["line_crm"].dispatcher.start()
+    worker = Worker(app.extensions["line_crm"])  # production runs it as its own process
+    worker.start()
     host = os.environ.get("HOST", "127.0.0.1")
     server = make_server(host, settings.port, app, threaded=True)
     _print_banner(settings, sandbox, host)
@@ -41,6 +44,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        worker.stop()
         if sandbox:
             sandbox.stop()
 

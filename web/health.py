@@ -29,6 +29,5 @@ def healthz():
             "database": svc.db.dialect,
             "line": "sandbox" if svc.settings.sandbox else "line",
             "events": events,
-            "workers_running": svc.dispatcher.running,
         }
     )

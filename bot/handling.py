@@ -1,0 +1,121 @@
+"""Handles stored webhook events: one customer's events one at a time, in the order they
+happened; different customers side by side, in one transaction per round.
+
+A round takes free lanes (a lane is one customer's or chat's events), handles their oldest
+pending events each in a savepoint (a handler that raises fails only its own event), queues
+the bot's replies in the outbox and marks the events handled. Nothing here calls LINE: the
+sender (bot/sending.py) delivers what the round queued once it has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from bot.events import read_event
+from bot.handlers import EVENT_HANDLERS, Turn
+from crm.bot_texts import load_texts
+from crm.clock import utcnow
+from crm.customers import get_or_register_customer, load_customers
+from crm.db import Database
+from crm.inbound_events import (
+    any_pending_events,
+    fail_event,
+    finish_events,
+    pending_events_of_lanes,
+    take_free_lanes,
+)
+from crm.interactions import queue_outbound
+from crm.line_limits import MAX_MESSAGES_PER_REQUEST
+from crm.models import EVENT_DONE, EVENT_IGNORED, Customer, InboundEvent
+
+log = logging.getLogger(__name__)
+
+LANES_PER_ROUND = 64
+EVENTS_PER_LANE = 4  # bounds a round's transaction, and so how long it holds SQLite's lock
+
+
+@dataclass(frozen=True)
+class Round:
+    """What every event of one round shares."""
+
+    now: datetime
+    texts: dict[str, str]
+    default_timezone: str
+    customers: dict[str, Customer] = field(default_factory=dict)  # by LINE user ID
+
+
+def handle_pending_events(
+    db: Database,
+    default_timezone: str = "Asia/Tokyo",
+    lanes: int = LANES_PER_ROUND,
+    per_lane: int = EVENTS_PER_LANE,
+) -> int:
+    """One round in one transaction; returns how many events it handled (0: none waiting)."""
+    with db.read_session() as session:
+        if not any_pending_events(session):
+            return 0  # an idle worker takes no write lock
+    with db.transaction(background=True) as session:
+        keys = take_free_lanes(session, lanes)
+        rows = pending_events_of_lanes(session, keys, per_lane)
+        if not rows:
+            return 0
+        now = utcnow()
+        customers = load_customers(session, [_user_id(row) for row in rows])
+        shared = Round(now, load_texts(session), default_timezone, customers)
+        finished: dict[str, list[int]] = {EVENT_DONE: [], EVENT_IGNORED: []}
+        for row in rows:
+            status = _handle_in_savepoint(session, row, shared)
+            if status is not None:
+                finished[status].append(row.id)
+        for status, event_ids in finished.items():
+            finish_events(session, event_ids, status, now)
+    return len(rows)
+
+
+def _user_id(row: InboundEvent) -> str | None:
+    """The 1:1 chat's user, read from the lane key (`user:U…`)."""
+    kind, _, value = row.lane_key.partition(":")
+    return value if kind == "user" else None
+
+
+def _handle_in_savepoint(session: Session, row: InboundEvent, shared: Round) -> str | None:
+    """Handle one event; if its handler raises, keep it as failed and go on with the next."""
+    try:
+        with session.begin_nested():
+            return _handle(session, row, shared)
+    except OperationalError:
+        raise  # the database is unreachable: the round rolls back, its events stay pending
+    except Exception as exc:
+        log.exception("event %s failed; kept as failed for inspection", row.id)
+        shared.customers.pop(_user_id(row), None)  # it may have been rolled back with the event
+        fail_event(session, row.id, f"{type(exc).__name__}: {exc}", shared.now)
+        return None
+
+
+def _handle(session: Session, row: InboundEvent, shared: Round) -> str:
+    """Route one event to its handler and queue the reply it produced; the event's status."""
+    event = read_event(row.payload, row.webhook_event_id, row.occurred_at, row.received_at)
+    handler = EVENT_HANDLERS.get(event.type)
+    if handler is None or event.user_id is None:
+        return EVENT_IGNORED
+    customer = get_or_register_customer(session, event.user_id, event.occurred_at, shared.customers)
+    turn = Turn(
+        session, event, customer, shared.texts, shared.now, default_timezone=shared.default_timezone
+    )
+    handler(turn)
+    if turn.replies:
+        queue_outbound(
+            session,
+            customer,
+            messages=turn.replies[:MAX_MESSAGES_PER_REQUEST],
+            sender="bot",
+            now=shared.now,
+            reply_token=event.reply_token,
+            reply_token_expires_at=event.reply_token_expires_at,
+        )
+    return EVENT_DONE
