@@ -53,9 +53,11 @@ def _register_blueprints(app: Flask) -> None:
     from web.cli import register_commands
     from web.context import close_request_session
     from web.health import bp as health_bp
+    from web.health import register_backlog_banner
 
     for blueprint in (webhook_bp, api_bp, health_bp):
         app.register_blueprint(blueprint)
     register_inbox(app)
+    register_backlog_banner(app)
     app.teardown_appcontext(close_request_session)
     register_commands(app)

@@ -239,6 +239,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def worker_child(pid: int) -> int | None:
+    """The worker py-spy runs, if this is py-spy."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(children[0]) if children else None
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """Stop a worker; under py-spy, the worker first, so py-spy writes its flame graph."""
+    child = worker_child(process.pid)
+    if child is not None:
+        os.kill(child, signal.SIGTERM)
+        process.wait(60)
+    stop(process)
+
+
+def worker_cpu(pid: int) -> float:
+    """CPU seconds of a worker, or of the worker under py-spy (its child), py-spy excluded."""
+    return cpu_seconds(worker_child(pid) or pid)
+
+
 def handled_events(database: Database) -> int:
     with database.read_session() as session:
         return session.scalar(
@@ -248,8 +268,27 @@ def handled_events(database: Database) -> int:
         )
 
 
-def start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen]:
-    return [start([str(BIN / "python"), "-m", "bot.worker"], env) for _ in range(count)]
+def start_workers(
+    count: int, env: dict[str, str], profile: Path | None = None
+) -> list[subprocess.Popen]:
+    """`python -m bot.worker` processes; under `py-spy record` (a flame graph each) to profile."""
+    command = [str(BIN / "python"), "-m", "bot.worker"]
+    if profile is None:
+        return [start(command, env) for _ in range(count)]
+    spy = [
+        str(BIN / "py-spy"),
+        "record",
+        "--rate",
+        "250",
+        "--nonblocking",
+        "--gil",
+        "--format",
+        "raw",
+    ]
+    return [
+        start([*spy, "-o", str(profile / f"worker-{n}.txt"), "--", *command], env)
+        for n in range(count)
+    ]
 
 
 def measure_acks(kind, args, database, users, app_port, sandbox_url) -> list[Row]:
@@ -281,19 +320,19 @@ def measure_handling(kind, args, database, users, app_port, sandbox_url, env) ->
         bodies = make_bodies(users, count, tokens)
         handled_before, sent_before = handled_events(database), sent_replies(database)
         asyncio.run(fire(f"http://127.0.0.1:{app_port}/line/webhook", bodies, args.backlog_rate))
-        workers = start_workers(processes, env)
+        workers = start_workers(processes, env, args.profile)
         try:
             deadline = time.monotonic() + 60
             while handled_events(database) == handled_before and time.monotonic() < deadline:
                 time.sleep(0.005)
-            t0, cpu0 = time.perf_counter(), sum(cpu_seconds(w.pid) for w in workers)
+            t0, cpu0 = time.perf_counter(), sum(worker_cpu(w.pid) for w in workers)
             first = handled_events(database) - handled_before
             done = wait_processed(database, sent_before + count, timeout=args.drain_timeout)
-            cpu1 = sum(cpu_seconds(w.pid) for w in workers)
+            cpu1 = sum(worker_cpu(w.pid) for w in workers)
             wall = time.perf_counter() - t0
         finally:
             for worker in workers:
-                stop(worker)
+                stop_worker(worker)
         measured = count - first
         results.append(
             Handling(
@@ -430,6 +469,11 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=4000, help="events stored, then handled")
     parser.add_argument("--backlog-rate", type=int, default=600, help="ev/s storing the backlog")
     parser.add_argument("--drain-timeout", type=float, default=180)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the backlog's workers under py-spy and write raw flame graphs to this folder",
+    )
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",") if r]
     args.event_processes = [int(n) for n in args.event_processes.split(",")]

@@ -20,6 +20,7 @@ from crm.models import (
 )
 
 PREVIEW_LENGTH = 200
+_CACHE_KEY = "conversations_by_customer"  # in session.info, once `load_conversations` ran
 
 
 class ConversationError(ValueError):
@@ -44,9 +45,30 @@ def conversation_for(session: Session, customer_id: int, at: datetime) -> Conver
     return _find(session, customer_id)
 
 
+def load_conversations(session: Session, customer_ids: list[int]) -> None:
+    """Read these customers' conversations in one query and let `conversation_for` find them
+    without one of its own for the rest of the session (a round of event handling)."""
+    cache = session.info.setdefault(_CACHE_KEY, {})
+    wanted = [customer_id for customer_id in customer_ids if customer_id not in cache]
+    if wanted:
+        found = session.scalars(select(Conversation).where(Conversation.customer_id.in_(wanted)))
+        cache.update((conversation.customer_id, conversation) for conversation in found)
+
+
+def forget_conversations(session: Session) -> None:
+    """Drop the remembered conversations (a savepoint was rolled back: some may be gone)."""
+    session.info.pop(_CACHE_KEY, None)
+
+
 def _find(session: Session, customer_id: int) -> Conversation | None:
+    cache = session.info.get(_CACHE_KEY)
+    if cache is not None and customer_id in cache:
+        return cache[customer_id]
     statement = select(Conversation).where(Conversation.customer_id == customer_id)
-    return session.scalars(statement).first()
+    found = session.scalars(statement).first()
+    if cache is not None and found is not None:
+        cache[customer_id] = found
+    return found
 
 
 def note_customer_message(

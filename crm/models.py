@@ -138,6 +138,13 @@ class Interaction(Base):
             postgresql_where=sql_text("delivery_status IN ('pending', 'sending')"),
             sqlite_where=sql_text("delivery_status IN ('pending', 'sending')"),
         ),
+        # /metrics counts messages by the LINE error they last got; errors are rare.
+        Index(
+            "ix_interactions_line_errors",
+            "error_status",
+            postgresql_where=sql_text("error_status IS NOT NULL"),
+            sqlite_where=sql_text("error_status IS NOT NULL"),
+        ),
     )
 
 

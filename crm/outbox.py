@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from crm.models import (
@@ -93,18 +93,11 @@ def claim_due_messages(
 ) -> list[OutboundJob]:
     """Take up to `limit` due messages, at most one per customer and never ahead of an earlier
     one of theirs still being tried, and mark them `sending` under a lease."""
-    statement = (
-        select(Interaction, Customer.line_user_id)
-        .join(Customer, Customer.id == Interaction.customer_id)
-        .where(_is_due(now), ~_waits_for_earlier())
-        .order_by(Interaction.next_attempt_at, Interaction.id)
-        .limit(limit)
-        .with_for_update(of=Interaction, skip_locked=True)  # PostgreSQL; SQLite has one writer
-    )
-    return [_claim(row, to, now, lease) for row, to in session.execute(statement)]
+    found = session.execute(_CLAIM, {"now": now, "limit": limit})
+    return [_claim(row, to, now, lease) for row, to in found]
 
 
-def _is_due(now: datetime):
+def _is_due(now):
     """Pending and due, or left `sending` by a sender whose lease ran out."""
     return or_(
         (Interaction.delivery_status == DELIVERY_PENDING) & (Interaction.next_attempt_at <= now),
@@ -121,6 +114,17 @@ def _waits_for_earlier():
         earlier.delivery_status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
         or_(earlier.delivery_status == DELIVERY_SENDING, earlier.attempts < IN_ORDER_ATTEMPTS),
     )
+
+
+# Built once: a sender runs it several times a second.
+_CLAIM = (
+    select(Interaction, Customer.line_user_id)
+    .join(Customer, Customer.id == Interaction.customer_id)
+    .where(_is_due(bindparam("now")), ~_waits_for_earlier())
+    .order_by(Interaction.next_attempt_at, Interaction.id)
+    .limit(bindparam("limit"))
+    .with_for_update(of=Interaction, skip_locked=True)  # PostgreSQL; SQLite has one writer
+)
 
 
 def _claim(row: Interaction, to: str, now: datetime, lease: timedelta) -> OutboundJob:

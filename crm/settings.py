@@ -36,7 +36,7 @@ class Settings:
     port: int = 5000
     sandbox: bool = False
     webhook_max_bytes: int = 1024 * 1024
-    send_threads: int = 32  # LINE calls one worker makes at once
+    send_threads: int = 64  # LINE calls one worker makes at once
     send_loops: int = 2  # sender rounds under way at once: a slow call holds up only its own
     worker_poll_ms: int = 100  # how long a worker's idle loop waits before looking again
     line_timeout: tuple[float, float] = (3.0, 10.0)  # (connect, read); see crm.outbox.SEND_LEASE
@@ -70,7 +70,7 @@ class Settings:
             port=_int(env, "PORT", 5000),
             sandbox=sandbox,
             webhook_max_bytes=_int(env, "WEBHOOK_MAX_BYTES", 1024 * 1024),
-            send_threads=_int(env, "SEND_THREADS", 32),
+            send_threads=_int(env, "SEND_THREADS", 64),
             send_loops=_int(env, "SEND_LOOPS", 2),
             worker_poll_ms=_int(env, "WORKER_POLL_MS", 100),
             staff_idle_timeout=timedelta(minutes=_int(env, "STAFF_IDLE_MINUTES", 120)),

@@ -36,7 +36,10 @@ def create_sandbox_app(state: SandboxState) -> Flask:
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """No access log line per request: tests and benchmarks make thousands."""
+    """Keeps connections open between requests as LINE's API does (HTTP/1.1), and writes no
+    access log line per request: tests and benchmarks make thousands."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code="-", size="-") -> None:
         pass

@@ -90,9 +90,9 @@ def test_bad_cookie_setting_is_named():
 
 def test_worker_settings_from_the_environment():
     default = Settings.from_env(REAL)
-    assert (default.send_threads, default.send_loops, default.worker_poll_ms) == (32, 2, 100)
-    tuned = {**REAL, "SEND_THREADS": "64", "SEND_LOOPS": "4", "WORKER_POLL_MS": "250"}
+    assert (default.send_threads, default.send_loops, default.worker_poll_ms) == (64, 2, 100)
+    tuned = {**REAL, "SEND_THREADS": "96", "SEND_LOOPS": "4", "WORKER_POLL_MS": "250"}
     worker = Settings.from_env(tuned)
-    assert (worker.send_threads, worker.send_loops, worker.worker_poll_ms) == (64, 4, 250)
+    assert (worker.send_threads, worker.send_loops, worker.worker_poll_ms) == (96, 4, 250)
     with pytest.raises(ConfigError, match="SEND_THREADS"):
         Settings.from_env({**REAL, "SEND_THREADS": "0"})
