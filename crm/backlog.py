@@ -20,6 +20,7 @@ from crm.models import (
     InboundEvent,
     Interaction,
 )
+from crm.outbox import is_waiting
 
 # Staff see a banner when customers' messages or the bot's answers wait longer than this.
 DELAY_WORTH_A_BANNER = timedelta(minutes=1)
@@ -84,21 +85,19 @@ def _oldest_pending_event(session: Session) -> datetime | None:
 
 
 def _outbox_by_status(session: Session) -> dict[str, int]:
-    waiting = (DELIVERY_PENDING, DELIVERY_SENDING)
     statement = (
         select(Interaction.delivery_status, func.count())
-        .where(Interaction.delivery_status.in_(waiting))
+        .where(is_waiting(Interaction))
         .group_by(Interaction.delivery_status)
     )
-    counts = dict.fromkeys(waiting, 0)
+    counts = dict.fromkeys((DELIVERY_PENDING, DELIVERY_SENDING), 0)
     counts.update({status: count for status, count in session.execute(statement)})
     return counts
 
 
 def _oldest_due_message(session: Session, now: datetime) -> datetime | None:
     statement = select(func.min(Interaction.next_attempt_at)).where(
-        Interaction.delivery_status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
-        Interaction.next_attempt_at <= now,
+        is_waiting(Interaction), Interaction.next_attempt_at <= now
     )
     return session.scalar(statement)
 

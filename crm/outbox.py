@@ -82,9 +82,7 @@ class OutboundJob:
 
 def any_due_messages(session: Session, now: datetime) -> bool:
     """Is any message due? (A cheap read before taking the write lock.)"""
-    statement = select(Interaction.id).where(
-        Interaction.delivery_status.in_((DELIVERY_PENDING, DELIVERY_SENDING)), _is_due(now)
-    )
+    statement = select(Interaction.id).where(_is_due(now))
     return session.scalar(statement.limit(1)) is not None
 
 
@@ -99,10 +97,19 @@ def claim_due_messages(
 
 def _is_due(now):
     """Pending and due, or left `sending` by a sender whose lease ran out."""
-    return or_(
+    return is_waiting(Interaction) & or_(
         (Interaction.delivery_status == DELIVERY_PENDING) & (Interaction.next_attempt_at <= now),
         (Interaction.delivery_status == DELIVERY_SENDING) & (Interaction.locked_until < now),
     )
+
+
+def is_waiting(table):
+    """Pending or sending, with the values written into the SQL: the outbox's partial indexes
+    (`WHERE delivery_status IN ('pending', 'sending')`) are used only when the database can
+    see that the query asks for a subset of them, which a bound parameter hides from SQLite.
+    Without them a claim reads every message ever sent."""
+    statuses = bindparam(None, (DELIVERY_PENDING, DELIVERY_SENDING), expanding=True)
+    return table.delivery_status.in_(statuses.render_literal_execute())
 
 
 def _waits_for_earlier():
@@ -111,7 +118,7 @@ def _waits_for_earlier():
     return exists().where(
         earlier.customer_id == Interaction.customer_id,
         earlier.id < Interaction.id,
-        earlier.delivery_status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
+        is_waiting(earlier),
         or_(earlier.delivery_status == DELIVERY_SENDING, earlier.attempts < IN_ORDER_ATTEMPTS),
     )
 
