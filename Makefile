@@ -24,7 +24,7 @@ migrate: setup ## Apply database migrations (DATABASE_URL, default SQLite under 
 	$(BIN)/flask --app app db upgrade
 
 run: migrate ## Start the bot; without a LINE channel, also the local LINE sandbox
-	$(BIN)/python -m web.devserver
+	$(BIN)/python -m devserver
 
 test: setup ## Run every test (SQLite and PostgreSQL; browser tests in Chromium)
 	$(BIN)/pytest

@@ -47,17 +47,21 @@ def create_app(config: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from api import bp as api_bp
     from bot.webhook import bp as webhook_bp
-    from inbox.api import bp as api_bp
     from inbox.web import register_inbox
+    from request_scope import close_request_session
     from web.cli import register_commands
-    from web.context import close_request_session
+    from web.converters import CONVERTERS
+    from web.errors import register_error_pages
     from web.health import bp as health_bp
     from web.health import register_backlog_banner
 
+    app.url_map.converters.update(CONVERTERS)  # before any route uses <id:…>
     for blueprint in (webhook_bp, api_bp, health_bp):
         app.register_blueprint(blueprint)
     register_inbox(app)
+    register_error_pages(app)
     register_backlog_banner(app)
     app.teardown_appcontext(close_request_session)
     register_commands(app)

@@ -10,8 +10,8 @@ from dotenv import load_dotenv
 from werkzeug.serving import make_server
 
 from app import create_app
-from bot.worker import Worker
 from crm.settings import SANDBOX_PORT, Settings
+from worker import Worker
 
 
 def start_sandbox(settings: Settings):

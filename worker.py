@@ -1,4 +1,4 @@
-"""`python -m bot.worker`: the one process type that handles events and talks to LINE.
+"""`python -m worker`: the one process type that handles events and talks to LINE.
 
 Web processes only store webhook events and staff replies; a worker finds them in the
 database. It runs two loops: one handles pending events (`handle_pending_events`), the others
@@ -25,7 +25,7 @@ from bot.sending import fetch_due_profiles, send_due_messages
 from composition import Services, build_services
 from crm.settings import Settings
 
-log = logging.getLogger("bot.worker")
+log = logging.getLogger("worker")
 
 ERROR_PAUSE_SECONDS = 1.0  # after a failed round (the database is away): don't spin
 

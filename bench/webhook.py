@@ -271,8 +271,8 @@ def handled_events(database: Database) -> int:
 def start_workers(
     count: int, env: dict[str, str], profile: Path | None = None
 ) -> list[subprocess.Popen]:
-    """`python -m bot.worker` processes; under `py-spy record` (a flame graph each) to profile."""
-    command = [str(BIN / "python"), "-m", "bot.worker"]
+    """`python -m worker` processes; under `py-spy record` (a flame graph each) to profile."""
+    command = [str(BIN / "python"), "-m", "worker"]
     if profile is None:
         return [start(command, env) for _ in range(count)]
     spy = [
@@ -426,7 +426,7 @@ def print_table(rows: list[Row], handling: list[Handling], args, load: str) -> N
     )
     print(
         f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), acknowledging only; "
-        f"one `python -m bot.worker` handling events during the rates; sandbox latency "
+        f"one `python -m worker` handling events during the rates; sandbox latency "
         f"{args.latency_ms} ms on every LINE call; {args.seconds} s per rate; {args.users} users\n"
     )
     if rows:

@@ -21,7 +21,9 @@ from linebot.v3.messaging import (
 )
 from pydantic.v1 import ValidationError
 
+from crm import media
 from crm.customers import Profile
+from crm.media import MediaContent
 from crm.outbox import (
     ALREADY_ACCEPTED,
     BAD_REPLY_TOKEN,
@@ -35,9 +37,6 @@ from crm.outbox import (
 log = logging.getLogger(__name__)
 
 PROFILE_NOT_FOUND = "not_found"
-CONTENT_READY = "ready"
-CONTENT_PREPARING = "preparing"
-CONTENT_GONE = "gone"
 
 
 @dataclass(frozen=True)
@@ -47,16 +46,6 @@ class ProfileOutcome:
     result: str
     profile: Profile | None = None
     message: str = ""
-
-
-@dataclass(frozen=True)
-class ContentOutcome:
-    """Media content the user sent, or why it is not there (yet)."""
-
-    result: str
-    body: bytes = b""
-    content_type: str | None = None
-    http_status: int | None = None
 
 
 class LineClient:
@@ -148,21 +137,21 @@ class LineClient:
         )
         return ProfileOutcome(SENT, profile)
 
-    def get_content(self, message_id: str) -> ContentOutcome:
+    def get_content(self, message_id: str) -> MediaContent:
         """Media the user sent, fetched from LINE on demand (LINE deletes it after a while)."""
         try:
             response = self._blob.get_message_content_with_http_info(
                 message_id, _request_timeout=self._timeout
             )
         except ApiException as exc:
-            result = CONTENT_GONE if exc.status in (404, 410) else RETRY
-            return ContentOutcome(result, http_status=exc.status)
+            result = media.GONE if exc.status in (404, 410) else media.UNAVAILABLE
+            return MediaContent(result, http_status=exc.status)
         except urllib3.exceptions.HTTPError:
-            return ContentOutcome(RETRY)
+            return MediaContent(media.UNAVAILABLE)
         if response.status_code == 202:
-            return ContentOutcome(CONTENT_PREPARING, http_status=202)
+            return MediaContent(media.PREPARING, http_status=202)
         content_type = _header(response.headers, "content-type") or "application/octet-stream"
-        return ContentOutcome(CONTENT_READY, bytes(response.data), content_type, 200)
+        return MediaContent(media.READY, bytes(response.data), content_type, 200)
 
 
 _HEADER_NAMES = {

@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm.clock import utcnow
 from crm.inbound_events import store_events
-from web.context import services
+from request_scope import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__, url_prefix="/line")

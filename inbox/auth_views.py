@@ -22,7 +22,7 @@ from crm.staff_sessions import revoke_all_sessions, revoke_session, start_sessio
 from inbox.errors import error_text
 from inbox.security import client_address, login_required, rotate_csrf_token
 from inbox.staff_actions import staff_change
-from web.context import request_session, services
+from request_scope import request_session, services
 
 bp = Blueprint(
     "inbox_auth",

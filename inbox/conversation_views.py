@@ -30,7 +30,7 @@ from inbox.customer_panel import panel_context
 from inbox.errors import error_text
 from inbox.security import login_required
 from inbox.staff_actions import row_or_404, staff_change
-from web.context import request_session, services
+from request_scope import request_session, services
 
 bp = Blueprint("inbox_conversations", __name__, url_prefix="/inbox/conversations")
 
@@ -91,7 +91,7 @@ def _conversation_or_404(conversation_id: int) -> Conversation:
     return conversation
 
 
-@bp.get("/<int:conversation_id>")
+@bp.get("/<id:conversation_id>")
 @login_required
 def show(conversation_id: int):
     """One chat: the timeline, the reply box and the customer panel."""
@@ -127,7 +127,7 @@ def _timeline(customer_id: int, before_id: int | None) -> list[Interaction]:
     )
 
 
-@bp.get("/<int:conversation_id>/timeline")
+@bp.get("/<id:conversation_id>/timeline")
 @login_required
 def timeline_since(conversation_id: int):
     """Items from `from_id` on (new ones, and ones whose delivery status may have changed)."""
@@ -145,7 +145,7 @@ def timeline_since(conversation_id: int):
     return render_template("inbox/_timeline_items.html", items=items)
 
 
-@bp.get("/<int:conversation_id>/older")
+@bp.get("/<id:conversation_id>/older")
 @login_required
 def older(conversation_id: int):
     """The page of the timeline before `before_id`, oldest first."""
@@ -160,7 +160,7 @@ def older(conversation_id: int):
     )
 
 
-@bp.post("/<int:conversation_id>/reply")
+@bp.post("/<id:conversation_id>/reply")
 @login_required
 def reply(conversation_id: int):
     """Send the clerk's text by push with a retry key; a double submit sends once."""
@@ -191,7 +191,7 @@ def _refused(message: str, conversation_id: int | None):
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
 
 
-@bp.post("/messages/<int:interaction_id>/retry")
+@bp.post("/messages/<id:interaction_id>/retry")
 @login_required
 def retry(interaction_id: int):
     """Send a failed message again (same retry key, so never twice)."""
@@ -207,7 +207,7 @@ def retry(interaction_id: int):
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
 
 
-@bp.post("/<int:conversation_id>/status")
+@bp.post("/<id:conversation_id>/status")
 @login_required
 def change_status(conversation_id: int):
     """Open, pending or resolved."""
@@ -222,7 +222,7 @@ def change_status(conversation_id: int):
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
 
 
-@bp.post("/<int:conversation_id>/assign")
+@bp.post("/<id:conversation_id>/assign")
 @login_required
 def change_assignee(conversation_id: int):
     """Give the chat to a staff member, or to nobody."""

@@ -6,7 +6,7 @@ from crm.attributes import list_definitions, values_of
 from crm.models import Customer
 from crm.notes import notes_of
 from crm.tags import list_tags, tags_of
-from web.context import request_session
+from request_scope import request_session
 
 
 def panel_context(customer: Customer) -> dict:

@@ -20,12 +20,12 @@ from flask import (
     url_for,
 )
 
-from bot.line_client import CONTENT_READY
 from crm.attributes import AttributeValueError, list_definitions, set_customer_value
 from crm.clock import utcnow
 from crm.conversations import conversation_for
 from crm.customer_directory import CustomerFilter, csv_safe, export_rows, search_customers
-from crm.models import FOLLOW_STATES, AttributeDefinition, Customer, Interaction, Tag
+from crm.media import ELSEWHERE, READY, fetch_media, find_media
+from crm.models import FOLLOW_STATES, AttributeDefinition, Customer, Tag
 from crm.notes import NoteError, add_note
 from crm.shop import shop_timezone_name
 from crm.tags import list_tags, tag_customer, tags_by_customer, untag_customer
@@ -33,11 +33,9 @@ from inbox.customer_panel import panel_context
 from inbox.errors import error_text
 from inbox.security import admin_required, login_required
 from inbox.staff_actions import row_or_404, staff_change
-from web.context import request_session, services
+from request_scope import request_session, services
 
 bp = Blueprint("inbox_customers", __name__, url_prefix="/inbox/customers")
-
-MEDIA_KINDS = {"image", "video", "audio", "file"}
 
 
 def _filter_from_args() -> CustomerFilter:
@@ -104,7 +102,7 @@ def _customer_or_404(customer_id: int) -> Customer:
     return row_or_404(request_session(), Customer, customer_id)
 
 
-@bp.get("/<int:customer_id>")
+@bp.get("/<id:customer_id>")
 @login_required
 def show(customer_id: int):
     """Everything about one customer, with a link to their chat."""
@@ -120,7 +118,7 @@ def _back(customer_id: int):
     return redirect(url_for("inbox_customers.show", customer_id=customer_id))
 
 
-@bp.post("/<int:customer_id>/tags")
+@bp.post("/<id:customer_id>/tags")
 @login_required
 def add_tag(customer_id: int):
     """Put a tag on the customer."""
@@ -132,7 +130,7 @@ def add_tag(customer_id: int):
     return _back(customer_id)
 
 
-@bp.post("/<int:customer_id>/tags/<int:tag_id>/remove")
+@bp.post("/<id:customer_id>/tags/<id:tag_id>/remove")
 @login_required
 def remove_tag(customer_id: int, tag_id: int):
     """Take a tag off the customer."""
@@ -141,7 +139,7 @@ def remove_tag(customer_id: int, tag_id: int):
     return _back(customer_id)
 
 
-@bp.post("/<int:customer_id>/notes")
+@bp.post("/<id:customer_id>/notes")
 @login_required
 def add_customer_note(customer_id: int):
     """Add an internal note (never sent to the customer)."""
@@ -154,7 +152,7 @@ def add_customer_note(customer_id: int):
     return _back(customer_id)
 
 
-@bp.post("/<int:customer_id>/attributes")
+@bp.post("/<id:customer_id>/attributes")
 @login_required
 def save_attributes(customer_id: int):
     """Save the custom fields; a bad value is refused with what is wrong."""
@@ -172,7 +170,7 @@ def save_attributes(customer_id: int):
     return _back(customer_id)
 
 
-@bp.post("/<int:customer_id>/consent")
+@bp.post("/<id:customer_id>/consent")
 @login_required
 def set_consent(customer_id: int):
     """Whether the customer agreed to receive marketing messages."""
@@ -185,7 +183,7 @@ def set_consent(customer_id: int):
     return _back(customer_id)
 
 
-@bp.get("/<int:customer_id>/chat")
+@bp.get("/<id:customer_id>/chat")
 @login_required
 def open_chat(customer_id: int):
     """The customer's conversation, created if they never wrote."""
@@ -195,23 +193,21 @@ def open_chat(customer_id: int):
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
 
 
-@bp.get("/media/<int:interaction_id>")
+@bp.get("/media/<id:interaction_id>")
 @login_required
 def media(interaction_id: int):
     """A photo, video, audio or file the customer sent, fetched from LINE on demand;
     a placeholder while LINE prepares it or after it expired."""
-    item = request_session().get(Interaction, interaction_id)
-    if item is None or item.direction != "in" or item.kind not in MEDIA_KINDS:
+    item = find_media(request_session(), interaction_id)
+    if item is None:
         abort(404)
-    if item.unsent_at is None and item.line_message_id:
-        outcome = services().line.get_content(item.line_message_id)
-        if outcome.result == CONTENT_READY:
-            headers = {
-                "Cache-Control": "private, max-age=3600",
-                "X-Content-Type-Options": "nosniff",
-            }
-            if not (outcome.content_type or "").startswith(("image/", "video/", "audio/")):
-                headers["Content-Disposition"] = "attachment"
-            return Response(outcome.body, content_type=outcome.content_type, headers=headers)
+    content = fetch_media(item, services().line)
+    if content.result == READY:
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        if not (content.content_type or "").startswith(("image/", "video/", "audio/")):
+            headers["Content-Disposition"] = "attachment"
+        return Response(content.body, content_type=content.content_type, headers=headers)
+    if content.result == ELSEWHERE:
+        return redirect(content.url)
     placeholder = url_for("inbox_auth.static", filename="media-unavailable.svg")
     return redirect(placeholder)

@@ -13,7 +13,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel
 
 from crm.shop import shop_timezone_name
-from web.context import request_session, services
+from request_scope import request_session, services
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).parent / "translations"

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from crm.clock import utcnow
 from crm.staff import count_staff
 from crm.staff_sessions import SessionLimits, find_live_session, needs_touch, touch_session
-from web.context import request_session, services
+from request_scope import request_session, services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"

@@ -38,7 +38,7 @@ from crm.tags import TagError, create_tag, delete_tag, list_tags, tag_usage
 from inbox.errors import error_text
 from inbox.security import admin_required
 from inbox.staff_actions import row_or_404, staff_change
-from web.context import request_session, services
+from request_scope import request_session, services
 
 bp = Blueprint("inbox_settings", __name__, url_prefix="/inbox/settings")
 
@@ -87,7 +87,7 @@ def add_staff():
     return _done("inbox_settings.staff")
 
 
-@bp.post("/staff/<int:staff_id>")
+@bp.post("/staff/<id:staff_id>")
 @admin_required
 def edit_staff(staff_id: int):
     """Change a colleague's role or password, or deactivate them; deactivating or a new
@@ -134,7 +134,7 @@ def add_tag():
     return _done("inbox_settings.tags")
 
 
-@bp.post("/tags/<int:tag_id>/delete")
+@bp.post("/tags/<id:tag_id>/delete")
 @admin_required
 def remove_tag(tag_id: int):
     with staff_change("tag.delete", ("tag", tag_id)) as (tx, detail):
@@ -170,7 +170,7 @@ def add_attribute():
     return _done("inbox_settings.attributes")
 
 
-@bp.post("/attributes/<int:definition_id>/delete")
+@bp.post("/attributes/<id:definition_id>/delete")
 @admin_required
 def remove_attribute(definition_id: int):
     with staff_change("attribute.delete", ("attribute", definition_id)) as (tx, _d):
@@ -205,7 +205,7 @@ def save_canned():
     return _done("inbox_settings.canned")
 
 
-@bp.post("/canned/<int:canned_id>/delete")
+@bp.post("/canned/<id:canned_id>/delete")
 @admin_required
 def remove_canned(canned_id: int):
     with staff_change("canned.delete", ("canned", canned_id)) as (tx, _d):

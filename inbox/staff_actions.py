@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from crm.audit import record_audit
 from crm.clock import utcnow
 from inbox.security import client_address
-from web.context import services
+from request_scope import services
 
 
 @contextmanager

@@ -20,37 +20,35 @@ ERROR_TITLES = {
 }
 
 
-def _is_inbox_request() -> bool:
+def is_inbox_request() -> bool:
     return request.path.startswith("/inbox")
 
 
 def _before_inbox_request():
-    if _is_inbox_request() and request.endpoint != "inbox_auth.static":
+    if is_inbox_request() and request.endpoint != "inbox_auth.static":
         load_signed_in_staff()
         check_csrf()
 
 
 def _after_inbox_request(response):
-    return add_security_headers(response) if _is_inbox_request() else response
+    return add_security_headers(response) if is_inbox_request() else response
 
 
-def _inbox_error(exc: HTTPException):
-    """Inbox errors as a page in the staff's language; other areas keep their own."""
-    if not _is_inbox_request():
-        return exc
+def inbox_error(exc: HTTPException):
+    """An inbox error as a page in the staff's language."""
     title = str(ERROR_TITLES.get(exc.code, exc.name))
     detail = exc.description if exc.code == 400 else None
     return render_template("inbox/error.html", code=exc.code, title=title, detail=detail), exc.code
 
 
 def register_inbox(app: Flask) -> None:
-    """Attach the inbox: i18n, blueprints, sign-in, CSRF, headers, error pages."""
+    """Attach the inbox: i18n, blueprints, sign-in, CSRF, headers (its error pages are served
+    through web/errors.py)."""
     init_i18n(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.before_request(_before_inbox_request)
     app.after_request(_after_inbox_request)
-    app.register_error_handler(HTTPException, _inbox_error)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_staff"] = lambda: g.get("staff")
     app.jinja_env.globals["current_language"] = select_language

@@ -1,5 +1,5 @@
 """APScheduler jobs. The jobs are plain functions in crm/; this module only registers and runs
-them. Events and messages are not the scheduler's: the worker (`python -m bot.worker`) finds
+them. Events and messages are not the scheduler's: the worker (`python -m worker`) finds
 those in the database itself."""
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ from werkzeug.serving import make_server
 from app import create_app
 from bot.handling import handle_pending_events
 from bot.sending import fetch_due_profiles, send_due_messages
-from bot.worker import Worker
 from crm import migrations
 from crm.clock import utcnow
 from crm.db import Base, Database
 from crm.settings import Settings
 from tests.line_payloads import body_of, sign
+from worker import Worker
 
 TEST_SECRET = "fedcba9876543210fedcba9876543210"
 TEST_TOKEN = "test-access-token"

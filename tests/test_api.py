@@ -6,12 +6,12 @@ import jsonschema
 import pytest
 from sqlalchemy import select
 
+from api.spec import openapi_document
 from bot.handling import handle_pending_events
 from crm.api_tokens import create_api_token
 from crm.clock import utcnow
 from crm.interactions import record_inbound
 from crm.models import ApiToken, Customer, Interaction
-from inbox.openapi import openapi_document
 from tests import line_payloads as lp
 from tests import sandbox_admin as sb
 
@@ -154,8 +154,8 @@ def test_openapi_document_lists_exactly_the_routes(app, client):
     assert document["openapi"] == "3.1.0"
     routed = {
         rule.rule.removeprefix("/api/v1")
-        .replace("<int:customer_id>", "{customer_id}")
-        .replace("<int:interaction_id>", "{interaction_id}")
+        .replace("<id:customer_id>", "{customer_id}")
+        .replace("<id:interaction_id>", "{interaction_id}")
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1") and not rule.rule.endswith("openapi.json")
     }
@@ -226,3 +226,33 @@ def test_content_of_a_text_message_is_404(api, db):
     with db.read_session() as session:
         item_id = session.scalars(select(Interaction.id)).one()
     assert api(f"/interactions/{item_id}/content").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error"),
+    [
+        ("get", "/api/v1/no-such-thing", 404, "not_found"),
+        ("get", "/api/v1/customers/99999999999999999999999", 404, "not_found"),
+        ("get", "/api/v1/customers/0", 404, "not_found"),
+        ("get", "/api/v1/customers/-1/interactions", 404, "not_found"),
+        ("get", "/api/v1/interactions/9223372036854775808/content", 404, "not_found"),
+        ("post", "/api/v1/customers", 405, "method_not_allowed"),
+        ("delete", "/api/v1/customers/1", 405, "method_not_allowed"),
+    ],
+)
+def test_errors_under_the_api_are_json(client, token, method, path, status, error):
+    response = getattr(client, method)(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == status
+    assert response.get_json()["error"] == error
+    _validate(response, "Error")
+
+
+def test_largest_database_id_is_an_ordinary_404(api, db):
+    assert api("/customers/9223372036854775807").status_code == 404
+    assert api("/customers", cursor="9223372036854775808").status_code == 422
+
+
+def test_unknown_query_parameter_is_named_in_a_422(api, db):
+    response = api("/customers", limt="5")
+    assert response.status_code == 422
+    assert response.get_json()["parameter"] == "limt"

@@ -58,7 +58,7 @@ def test_metrics_count_line_errors_by_status(client, post_events, line, work):
 
 def test_inbox_banner_when_customers_wait_more_than_a_minute(admin_client, post_events, line):
     user = sb.create_user(line, "待ち")
-    banner = "ワーカー（python -m bot.worker）"
+    banner = "ワーカー（python -m worker）"
     assert banner not in admin_client.get("/inbox/conversations").text
     post_events(lp.text(user, "まだですか"))  # no worker is running
     assert banner not in admin_client.get("/inbox/conversations").text

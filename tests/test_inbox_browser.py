@@ -140,3 +140,20 @@ def test_english_on_request(page, live_app, line, make_staff):
     page.click("text=English")
     page.wait_for_selector("header >> text=Customers")
     assert page.locator("text=Needs reply").count() >= 1
+
+
+def test_stickers_read_as_words_when_lines_images_cannot_load(page, live_app, line, make_staff):
+    page.context.route("https://stickershop.line-scdn.net/**", lambda route: route.abort())
+    staff = make_staff()
+    user = sb.create_user(line, "スタンプ好き")
+    sb.user_event(line, user, "events", type="sticker", keywords=["ありがとう", "感謝"])
+    sb.user_event(line, user, "events", type="sticker")
+    url = _app_url(line)
+    _sign_in(page, url, staff.email)
+    page.wait_for_selector(".conversations a", timeout=20_000)
+    page.click(".conversations a")
+    page.wait_for_selector("#timeline .sticker-fallback >> nth=1", timeout=15_000)
+    labels = page.locator("#timeline .sticker-fallback").all_inner_texts()
+    assert labels == ["ありがとう、感謝", "スタンプ"]
+    assert page.locator("#timeline img.sticker").count() == 0
+    assert page.errors == []

@@ -3,6 +3,7 @@
 import csv
 import io
 
+import pytest
 from sqlalchemy import select
 
 from crm.models import AuditEntry, Customer, CustomerAttribute, CustomerTag, Note, Tag
@@ -226,3 +227,19 @@ def test_times_are_shown_in_the_shops_time_zone(admin_client, db):
         data={"csrf_token": admin_client.csrf, "language": "en", "next": "/inbox/"},
     )
     assert "Jan 01, 2026 01:30" in admin_client.get(f"/inbox/customers/{customer.id}").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/inbox/customers/99999999999999999999999",
+        "/inbox/conversations/99999999999999999999999",
+        "/inbox/conversations/0/timeline",
+        "/inbox/customers/media/9223372036854775808",
+        "/inbox/customers/9223372036854775807",
+    ],
+)
+def test_an_id_no_database_can_hold_is_a_404_page(admin_client, path):
+    response = admin_client.get(path)
+    assert response.status_code == 404
+    assert "見つかりません" in response.text or "Not found" in response.text

@@ -45,7 +45,7 @@ def _start_worker(db, line) -> subprocess.Popen:
         "WORKER_POLL_MS": "50",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.worker"],
+        [sys.executable, "-m", "worker"],
         cwd=ROOT,
         env=env,
         start_new_session=True,

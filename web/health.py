@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crm.backlog import Backlog, read_backlog, replies_delayed
 from crm.clock import utcnow
 from crm.models import EVENT_PENDING
-from web.context import request_session, services
+from request_scope import request_session, services
 
 bp = Blueprint("health", __name__)
 

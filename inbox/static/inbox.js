@@ -175,3 +175,21 @@
   var reply = document.getElementById("reply-form");
   if (reply) setUpReply(reply, pollNow);
 })();
+
+// Stickers come from LINE's CDN; where it cannot be reached (offline, the sandbox) a sticker
+// shows its keywords or "スタンプ" instead of a broken image.
+(function () {
+  function fallBack(img) {
+    var label = document.createElement("span");
+    label.className = "sticker-fallback";
+    label.textContent = img.getAttribute("data-fallback") || img.alt;
+    img.replaceWith(label);
+  }
+  document.addEventListener("error", function (event) {
+    var img = event.target;
+    if (img instanceof HTMLImageElement && img.classList.contains("sticker")) fallBack(img);
+  }, true);
+  document.querySelectorAll("img.sticker").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) fallBack(img);
+  });
+})();

@@ -85,11 +85,26 @@ function renderFlexNode(node) {
   return document.createTextNode("");
 }
 
+// LINE's sticker image; offline (the sandbox's usual case) the word スタンプ instead.
+function stickerImage(stickerId) {
+  const img = document.createElement("img");
+  img.className = "sticker-image";
+  img.alt = "スタンプ";
+  img.src = `https://stickershop.line-scdn.net/stickershop/v1/sticker/${encodeURIComponent(stickerId)}/android/sticker.png`;
+  img.addEventListener("error", () => {
+    const label = document.createElement("span");
+    label.className = "sticker-fallback";
+    label.textContent = "スタンプ";
+    img.replaceWith(label);
+  });
+  return img;
+}
+
 function renderBotMessage(entry) {
   const m = entry.message;
   const meta = `${entry.via} ${entry.at.slice(11, 19)}`;
   if (m.type === "text") bubble("bot", (d) => { d.textContent = m.text; }, meta);
-  else if (m.type === "sticker") bubble("bot sticker", (d) => { d.textContent = `[スタンプ ${m.packageId}/${m.stickerId}]`; }, meta);
+  else if (m.type === "sticker") bubble("bot sticker", (d) => { d.append(stickerImage(m.stickerId)); }, meta);
   else if (m.type === "flex") bubble("bot flex", (d) => { d.append(renderFlexNode(m.contents)); }, meta);
   else if (m.type === "image") bubble("bot", (d) => { const i = document.createElement("img"); i.src = m.previewImageUrl; i.style.maxWidth = "100%"; d.append(i); }, meta);
   else bubble("bot", (d) => { d.textContent = m.altText || `[${m.type}]`; }, meta);

@@ -1,11 +1,15 @@
-"""The services one process shares, and the session one request uses."""
+"""The services one process shares, and the session one request uses (Flask's app and request
+contexts). Below the inbox, the API and web/, which all reach the database through it."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
-from composition import Services
+if TYPE_CHECKING:  # for the annotation only: bot/webhook.py imports this module
+    from composition import Services
 
 EXTENSION_KEY = "line_crm"
 

@@ -1,0 +1,49 @@
+"""The JSON API under /api/v1: a blueprint per resource module, bearer tokens, JSON errors,
+and /api/v1/openapi.json generated from the operations' declarations (api/spec.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from api import customers, interactions
+from api.errors import InvalidParameter, http_error, invalid_parameter
+from api.spec import PREFIX, openapi_document
+from crm.api_tokens import authenticate_api_token
+from crm.clock import utcnow
+from request_scope import services
+
+RESOURCES = (customers.bp, interactions.bp)
+
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+for resource in RESOURCES:
+    bp.register_blueprint(resource)
+bp.register_error_handler(InvalidParameter, invalid_parameter)
+
+
+@bp.before_request
+def _authenticate():
+    """Every endpoint but the OpenAPI document needs a live bearer token."""
+    if request.endpoint == "api.openapi":
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(401)
+    with services().db.transaction() as session:
+        api_token = authenticate_api_token(session, token.strip(), utcnow())
+        if api_token is None:
+            abort(401)
+        g.api_token_name = api_token.name
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document())
+
+
+def is_api_request() -> bool:
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+__all__ = ["bp", "http_error", "is_api_request"]
