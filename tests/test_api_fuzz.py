@@ -7,7 +7,8 @@ import itertools
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -53,6 +54,12 @@ def seeded(db, line):
             )
 
 
+def lost_on_the_wire(case) -> bool:
+    """A generated query value that no URL can carry (an empty list), so the request sent is
+    not the invalid one the generator meant."""
+    return any(value == [] for value in (case.query or {}).values())
+
+
 def test_api_answers_as_its_document_says(app, seeded, token):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -68,8 +75,15 @@ def test_api_answers_as_its_document_says(app, seeded, token):
             database=None,
         )
         def answers_as_documented(case):
+            assume(not lost_on_the_wire(case))
+            # A case whose headers were generated invalid (no or a malformed Authorization)
+            # is sent as generated and must be refused; every other case carries our token.
+            bad_headers = case.meta.is_negative_at(ParameterLocation.HEADER)
             # Every other check runs; this one would call a documented 410 (LINE deleted the
             # media) a rejection of valid input.
-            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+            case.call_and_validate(
+                headers=None if bad_headers else headers,
+                excluded_checks=[positive_data_acceptance],
+            )
 
         answers_as_documented()
