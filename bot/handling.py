@@ -36,10 +36,11 @@ from crm.models import EVENT_DONE, EVENT_IGNORED, Customer, InboundEvent
 
 log = logging.getLogger(__name__)
 
-# (lanes, events per lane) of a round. On SQLite a round holds the one write lock that
-# acknowledgements need too: 32 events kept ack p99 at 500 ev/s near 220 ms where 256 gave
-# 440 ms (docs/benchmarks.md). PostgreSQL has no such lock, and bigger rounds cost less CPU.
-ROUND_SIZES = {"sqlite": (16, 2), "postgresql": (64, 4)}
+# A round's size bounds its transaction, and so how long it holds SQLite's write lock (about
+# 60 ms for 256 events). Smaller rounds cost more CPU per event (16 x 2: 1.8x, in-process) and
+# did not shorten acknowledgements measurably (docs/benchmarks.md).
+LANES_PER_ROUND = 64
+EVENTS_PER_LANE = 4
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,12 @@ def handle_pending_events(
     default_timezone: str = "Asia/Tokyo",
 ) -> int:
     """One round in one transaction; returns how many events it handled (0: none waiting)."""
-    lanes, per_lane = ROUND_SIZES[db.dialect]
     with db.read_session() as session:
         if not any_pending_events(session):
             return 0  # an idle worker takes no write lock
     with db.transaction(background=True) as session:
-        keys = take_free_lanes(session, lanes)
-        rows = pending_events_of_lanes(session, keys, per_lane)
+        keys = take_free_lanes(session, LANES_PER_ROUND)
+        rows = pending_events_of_lanes(session, keys, EVENTS_PER_LANE)
         if not rows:
             return 0
         now = utcnow()
