@@ -1,9 +1,10 @@
 """The sandbox phone page in a real headless Chromium: a person can chat with the bot."""
 
 import pytest
+import requests
 
 from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
-from tests.conftest import wait_until
+from tests.conftest import TEST_TOKEN, wait_until
 
 pytestmark = BROWSER_MARKS
 
@@ -42,3 +43,25 @@ def test_follow_chat_and_tap_a_button(page, live_app, line, tmp_path):
     texts = [m["message"].get("text", "") for m in line.state.messages_for(user.user_id)]
     assert any("このアカウントでできること" in t for t in texts)
     wait_until(lambda: len(line.state.messages_for(user.user_id)) == 3)
+
+
+def test_a_sticker_from_the_shop_reads_as_a_word_when_lines_image_cannot_load(page, line):
+    page.context.route("https://stickershop.line-scdn.net/**", lambda route: route.abort())
+    page.on("dialog", lambda dialog: dialog.accept("スタンプ受信者"))
+    page.goto(f"{line.url}/")
+    page.click("#new-user")
+    page.wait_for_function("document.querySelector('#user-select').options.length === 1")
+    [user] = line.state.users.values()
+    answer = requests.post(
+        f"{line.url}/v2/bot/message/push",
+        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
+        json={
+            "to": user.user_id,
+            "messages": [{"type": "sticker", "packageId": "446", "stickerId": "1988"}],
+        },
+        timeout=5,
+    )
+    assert answer.status_code == 200
+    page.wait_for_selector(".msg.bot .sticker-fallback", timeout=15_000)
+    assert page.inner_text(".msg.bot .sticker-fallback") == "スタンプ"
+    assert page.locator(".msg.bot img.sticker-image").count() == 0
