@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.events import read_event
-from bot.handlers import EVENT_HANDLERS, Turn
+from bot.handlers import EVENT_HANDLERS
+from bot.turn import Turn
 from crm.bot_texts import load_texts
 from crm.clock import utcnow
 from crm.conversations import forget_conversations, load_conversations
