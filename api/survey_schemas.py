@@ -67,12 +67,32 @@ class SurveyIn(Input):
     name: Text = Field(min_length=1, max_length=100)
     keyword: Text | None = Field(None, max_length=50)
     on_follow: bool = False
-    expire_hours: int = Field(24, ge=1, le=24 * 30)
+    expire_hours: int = Field(24, ge=1, le=24 * 30, description="a quiet run expires after")
+    remind_after_hours: int | None = Field(
+        None, ge=1, le=24 * 30, description="one reminder after this long quiet; null: none"
+    )
     thanks: Text | None = Field(None, max_length=5000)
     questions: list[QuestionIn] = Field(min_length=1, max_length=50)
 
     def questions_json(self) -> list[dict[str, Any]]:
         return [q.model_dump(by_alias=True, exclude_none=True) for q in self.questions]
+
+
+class SurveyChange(Input):
+    """Only the fields given change; new questions become a new version. null clears the
+    keyword, the thanks and the reminder, and leaves the other fields as they are."""
+
+    name: Text | None = Field(None, min_length=1, max_length=100)
+    keyword: Text | None = Field(None, max_length=50, description='"" removes the keyword')
+    on_follow: bool | None = None
+    active: bool | None = None
+    expire_hours: int | None = Field(None, ge=1, le=24 * 30)
+    remind_after_hours: int | None = Field(None, ge=0, le=24 * 30, description="0: no reminder")
+    thanks: Text | None = Field(None, max_length=5000)
+    questions: list[QuestionIn] | None = Field(None, min_length=1, max_length=50)
+
+    def questions_json(self) -> list[dict[str, Any]]:
+        return [q.model_dump(by_alias=True, exclude_none=True) for q in self.questions or ()]
 
 
 class Survey(Body):
@@ -83,6 +103,7 @@ class Survey(Body):
     active: bool
     version: int
     expire_hours: int
+    remind_after_hours: int | None
     thanks: str | None
     questions: list[dict[str, Any]]
     runs: dict[str, int] = Field(description="runs by status")

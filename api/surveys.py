@@ -12,6 +12,7 @@ from api.survey_schemas import (
     SendResult,
     SendResults,
     Survey,
+    SurveyChange,
     SurveyEnvelope,
     SurveyIn,
     SurveyList,
@@ -23,11 +24,20 @@ from crm.bot_texts import load_texts
 from crm.clock import utcnow
 from crm.flows import NotStarted, count_runs, newest_version
 from crm.models import Customer, Flow
-from crm.surveys import SurveyError, completed_at, create_survey, get_survey, list_responses
+from crm.surveys import (
+    SurveyError,
+    change_survey,
+    completed_at,
+    create_survey,
+    delete_survey,
+    get_survey,
+    list_responses,
+)
 from crm.surveys import list_surveys as all_surveys
 from request_scope import request_session, services
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys")
+NULLABLE = ("keyword", "thanks", "remind_after_hours")  # null clears these
 
 
 def _survey(session, flow: Flow) -> Survey:
@@ -39,6 +49,7 @@ def _survey(session, flow: Flow) -> Survey:
         active=flow.active,
         version=flow.version,
         expire_hours=flow.expire_hours,
+        remind_after_hours=flow.remind_after_hours,
         thanks=flow.thanks,
         questions=newest_version(session, flow).steps,
         runs=count_runs(session, flow.id),
@@ -64,6 +75,7 @@ def create(body: SurveyIn):
                 keyword=body.keyword,
                 on_follow=body.on_follow,
                 expire_hours=body.expire_hours,
+                remind_after_hours=body.remind_after_hours,
                 thanks=body.thanks,
             )
         except SurveyError as exc:
@@ -89,6 +101,47 @@ def show(survey_id: int):
     session = request_session()
     flow = get_survey(session, survey_id) or abort(404)
     return jsonify(SurveyEnvelope(data=_survey(session, flow)).model_dump(mode="json"))
+
+
+@operation(
+    bp,
+    "/<id:survey_id>",
+    "Change a survey: settings, activation, or new questions (a new version)",
+    {200: (SurveyEnvelope, "the survey as changed"), 404: (Error, "no such survey")},
+    method="PATCH",
+    body=SurveyChange,
+)
+def change(survey_id: int, body: SurveyChange):
+    changes = {
+        name: value
+        for name, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or name in NULLABLE  # null for a required setting: unchanged
+    }
+    if "questions" in changes:
+        changes["questions"] = body.questions_json()
+    with services().db.transaction() as session:
+        flow = get_survey(session, survey_id) or abort(404)
+        try:
+            change_survey(session, flow, changes)
+        except SurveyError as exc:
+            raise InvalidParameter(exc.problem.field, exc.problem.message) from None
+        session.flush()
+        answer = SurveyEnvelope(data=_survey(session, flow)).model_dump(mode="json")
+    return jsonify(answer)
+
+
+@operation(
+    bp,
+    "/<id:survey_id>",
+    "Delete a survey with its runs and answers (tags and attributes it set stay)",
+    {204: (None, "deleted"), 404: (Error, "no such survey")},
+    method="DELETE",
+)
+def delete(survey_id: int):
+    with services().db.transaction() as session:
+        flow = get_survey(session, survey_id) or abort(404)
+        delete_survey(session, flow)
+    return "", 204
 
 
 @operation(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from bot.flex import check_flex_message, render_flex
 from bot.messages import text_message
@@ -26,12 +26,12 @@ CHECKED, UNCHECKED = "☑", "☐"
 def flow_data(verb: str, run: FlowRun, step: Step | None = None, value: str | None = None) -> str:
     """Postback data: `action=flow&do=answer&run=12&step=q1&v=lunch` (within LINE's 300
     characters: keys are at most 40, values 100)."""
-    fields: dict[str, Any] = {"action": "flow", "do": verb, "run": run.id}
+    data = f"action=flow&do={verb}&run={run.id}"
     if step is not None:
-        fields["step"] = step.key
+        data += f"&step={quote(step.key, safe='')}"
     if value is not None:
-        fields["v"] = value
-    return urlencode(fields)
+        data += f"&v={quote(value, safe='')}"
+    return data
 
 
 def question_messages(run: FlowRun, step: Step, texts: dict[str, str]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from crm.answer_reading import (
     read_number,
     read_text,
 )
+from crm.bot_texts import load_texts
 from crm.flow_steps import MULTIPLE_CHOICE, REASKS, Step
 from crm.flows import (
     Effects,
@@ -38,6 +39,7 @@ from crm.flows import (
     flow_for_keyword,
     follow_flows,
     resume_run,
+    runs_to_remind,
     start_run,
     toggle_choice,
     unreadable_answer,
@@ -303,3 +305,20 @@ def send_flow(
             session, customer, messages=messages[:MAX_MESSAGES_PER_REQUEST], sender="bot", now=now
         )
     return started
+
+
+def remind_quiet_runs(session: Session, now: datetime) -> int:
+    """One reminder, pushed, for each run its flow says to remind; how many were queued."""
+    runs = runs_to_remind(session, now)
+    if not runs:
+        return 0
+    texts = load_texts(session)
+    for run in runs:
+        messages = [text_message(texts["flow_reminder"])]
+        messages += question_messages(run, current_step(run), texts)
+        customer = session.get(Customer, run.customer_id)
+        queue_outbound(
+            session, customer, messages=messages[:MAX_MESSAGES_PER_REQUEST], sender="bot", now=now
+        )
+        run.reminded_at = now
+    return len(runs)

@@ -36,6 +36,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "flow_reask_text": "すみません、長すぎるか空のようです。もう一度お願いします。",
     "flow_reask_media": "いまはアンケートの途中です。文字かボタンでお答えください。",
     "flow_pick_first": "1つ以上選んでから「決定」を押してください。",
+    "flow_reminder": "回答の途中です。よろしければ続きにお答えください（「やめる」で終了）。",
     "flow_choice_hint": "ボタンを押すか、番号でお答えください。",
 }
 

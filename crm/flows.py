@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from crm.answer_reading import normalise
 from crm.attributes import AttributeValueError, find_attribute, set_customer_value
@@ -42,6 +42,8 @@ from crm.tags import find_or_create_tag, find_tag, tag_customer, untag_customer
 
 log = logging.getLogger(__name__)
 _KEYWORDS = "flows.keywords"  # session.info: active flows by keyword, read once per session
+_RUNS = "flows.active_runs"  # session.info: customers' runs in progress, read once per round
+_STEPS = "flows.steps"  # session.info: versions' steps, read once per session
 
 TRIGGERS = ("follow", "keyword", "postback", "staff", "api", "campaign")
 CUSTOMER_TRIGGERS = frozenset({"follow", "keyword", "postback"})
@@ -103,18 +105,52 @@ def newest_version(session: Session, flow: Flow) -> FlowVersion:
 
 
 def steps_of(run: FlowRun) -> tuple[Step, ...]:
-    return read_steps(run.version.steps)
+    """The run's steps (versions never change, so each is read once per session)."""
+    session = object_session(run)
+    cache = session.info.setdefault(_STEPS, {}) if session is not None else {}
+    if run.version_id not in cache:
+        cache[run.version_id] = read_steps(run.version.steps)
+    return cache[run.version_id]
 
 
 def current_step(run: FlowRun) -> Step | None:
     return step_of(steps_of(run), run.step_key)
 
 
+def load_active_runs(session: Session, customer_ids: list[int]) -> None:
+    """Read these customers' runs in progress in one query; `active_run` then needs none of
+    its own for them for the rest of the session (a round of event handling)."""
+    cache = session.info.setdefault(_RUNS, {})
+    wanted = [customer_id for customer_id in customer_ids if customer_id not in cache]
+    if not wanted:
+        return
+    cache.update(dict.fromkeys(wanted))
+    statement = select(FlowRun).where(
+        FlowRun.customer_id.in_(wanted), FlowRun.status == RUN_IN_PROGRESS
+    )
+    cache.update((run.customer_id, run) for run in session.scalars(statement))
+
+
+def forget_runs(session: Session) -> None:
+    """Drop the remembered runs (a savepoint was rolled back: some may be gone)."""
+    session.info.pop(_RUNS, None)
+
+
 def active_run(session: Session, customer_id: int) -> FlowRun | None:
+    cache = session.info.get(_RUNS)
+    if cache is not None and customer_id in cache:
+        run = cache[customer_id]
+        return run if run is not None and run.status == RUN_IN_PROGRESS else None
     statement = select(FlowRun).where(
         FlowRun.customer_id == customer_id, FlowRun.status == RUN_IN_PROGRESS
     )
     return session.scalars(statement).first()
+
+
+def _remember(session: Session, run: FlowRun) -> None:
+    cache = session.info.get(_RUNS)
+    if cache is not None:
+        cache[run.customer_id] = run
 
 
 def start_run(
@@ -155,6 +191,7 @@ def start_run(
             session.flush()
     except IntegrityError:
         return NotStarted("in_a_run")  # another transaction started a run for them just now
+    _remember(session, run)
     return _settle(session, run, read_steps(version.steps)[0].key, now)
 
 
@@ -192,13 +229,20 @@ def answer_step(
     """Keep the answer to the current question and go where it leads (None: skipped)."""
     steps = steps_of(run)
     step = step_of(steps, run.step_key)
-    session.add(FlowAnswer(run_id=run.id, step_key=step.key, value=value, answered_at=now))
+    _keep_answer(session, run, step, value, now)
     effects = effects_of(step, value)
     went = next_step(steps, step.key, value)
     if went.branch is not None:
         effects.add_tags += list(went.branch.tags)
         effects.needs_reply = went.branch.needs_reply
     return _settle(session, run, went.key, now), effects
+
+
+def _keep_answer(session: Session, run: FlowRun, step: Step, value: Any, now: datetime) -> None:
+    answer = FlowAnswer(
+        run_id=run.id, flow_id=run.flow_id, step_key=step.key, value=value, answered_at=now
+    )
+    session.add(answer)
 
 
 def effects_of(step: Step, value: Any) -> Effects:
@@ -228,7 +272,7 @@ def unreadable_answer(
     step = current_step(run)
     if step.on_unreadable == SKIP:
         return answer_step(session, run, None, now)
-    session.add(FlowAnswer(run_id=run.id, step_key=step.key, value=None, answered_at=now))
+    _keep_answer(session, run, step, None, now)
     return _settle(session, run, None, now), Effects()  # the step says: end the run
 
 
@@ -264,6 +308,7 @@ def resume_run(session: Session, customer_id: int, now: datetime) -> Prompt | No
     run.status = RUN_IN_PROGRESS
     run.finished_at = None
     session.flush()
+    _remember(session, run)
     return _ask_again(run, now)
 
 
@@ -276,6 +321,30 @@ def expire_runs(session: Session, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount
+
+
+def runs_to_remind(session: Session, now: datetime, limit: int = 200) -> list[FlowRun]:
+    """Runs in progress of flows that send one reminder, quiet for that long, not reminded yet
+    and not expired; oldest first."""
+    reminding = select(Flow).where(Flow.remind_after_hours.is_not(None))
+    found: list[FlowRun] = []
+    for flow in session.scalars(reminding):
+        statement = (
+            select(FlowRun)
+            .where(
+                FlowRun.flow_id == flow.id,
+                FlowRun.status == RUN_IN_PROGRESS,
+                FlowRun.reminded_at.is_(None),
+                FlowRun.expires_at > now,
+                FlowRun.last_activity_at <= now - timedelta(hours=flow.remind_after_hours),
+            )
+            .order_by(FlowRun.id)
+            .limit(limit - len(found))
+        )
+        found += session.scalars(statement)
+        if len(found) >= limit:
+            break
+    return found
 
 
 def answers_of(session: Session, run_ids: list[int]) -> dict[int, dict[str, Any]]:

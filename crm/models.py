@@ -443,6 +443,7 @@ class Flow(Base):
     on_follow: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     expire_hours: Mapped[int] = mapped_column(Integer, default=24)
+    remind_after_hours: Mapped[int | None] = mapped_column(Integer)  # one reminder; None: none
     thanks: Mapped[str | None] = mapped_column(Text)  # the last message; a default when None
     version: Mapped[int] = mapped_column(Integer, default=1)  # the newest FlowVersion.number
     created_at: Mapped[created_at]
@@ -518,8 +519,12 @@ class FlowAnswer(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("flow_runs.id", ondelete="CASCADE"))
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))  # for results
     step_key: Mapped[str] = mapped_column(String(40))
     value: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     answered_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("run_id", "step_key"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "step_key"),
+        Index("ix_flow_answers_results", "flow_id", "step_key", "answered_at"),
+    )

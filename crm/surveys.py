@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.attributes import find_attribute
-from crm.flow_steps import Problem, check_steps
-from crm.flows import answers_of, create_flow, keyword_form, replace_steps
+from crm.flow_steps import Problem, check_steps, read_steps
+from crm.flows import answers_of, create_flow, keyword_form, newest_version, replace_steps
 from crm.models import Flow, FlowRun
+from crm.shop_settings import read_setting, write_setting
 
 SURVEY = "survey"
 
@@ -75,9 +76,11 @@ def create_survey(
     keyword: str | None = None,
     on_follow: bool = False,
     expire_hours: int = 24,
+    remind_after_hours: int | None = None,
     thanks: str | None = None,
 ) -> Flow:
     check_survey(session, questions, keyword, None)
+    _check_reminder(expire_hours, remind_after_hours)
     return create_flow(
         session,
         SURVEY,
@@ -86,14 +89,42 @@ def create_survey(
         keyword=keyword_form(keyword),
         on_follow=on_follow,
         expire_hours=expire_hours,
+        remind_after_hours=remind_after_hours,
         thanks=thanks,
     )
 
 
-def edit_questions(session: Session, survey: Flow, questions: list[dict]) -> None:
-    """New questions as a new version: runs in progress finish on the version they started."""
-    check_survey(session, questions, survey.keyword, survey.id)
-    replace_steps(session, survey, questions)
+def _check_reminder(expire_hours: int, remind_after_hours: int | None) -> None:
+    if remind_after_hours is not None and remind_after_hours >= expire_hours:
+        problem = Problem("remind_after_hours", "the reminder must come before the run expires")
+        raise SurveyError(problem)
+
+
+SETTINGS = ("name", "on_follow", "active", "expire_hours", "remind_after_hours", "thanks")
+
+
+def change_survey(session: Session, survey: Flow, changes: dict[str, Any]) -> None:
+    """Apply the given changes; new questions become a new version (runs in progress finish on
+    the version they started), and an active survey's keyword must stay its own."""
+    keyword = keyword_form(changes["keyword"]) if "keyword" in changes else survey.keyword
+    questions = changes.get("questions")
+    if questions is not None or "keyword" in changes or changes.get("active"):
+        current = questions or newest_version(session, survey).steps
+        check_survey(session, current, keyword, survey.id)
+    for name in SETTINGS:
+        if name in changes:
+            setattr(survey, name, changes[name])
+    if survey.remind_after_hours == 0:
+        survey.remind_after_hours = None
+    _check_reminder(survey.expire_hours, survey.remind_after_hours)
+    survey.keyword = keyword
+    if questions is not None:
+        replace_steps(session, survey, questions)
+
+
+def delete_survey(session: Session, survey: Flow) -> None:
+    """The survey with its versions, runs and answers."""
+    session.delete(survey)
 
 
 def list_surveys(session: Session) -> list[Flow]:
@@ -119,3 +150,102 @@ def list_responses(
 
 def completed_at(run: FlowRun) -> datetime | None:
     return run.finished_at if run.status == "completed" else None
+
+
+SAMPLE_SEEDED = "sample_survey_seeded"  # shop setting: seeded once, so deleting it sticks
+SAMPLE_SURVEY: dict[str, Any] = {
+    "name": "来店アンケート（サンプル）",
+    "keyword": "アンケート",
+    "questions": [
+        {
+            "key": "scene",
+            "text": "ご利用シーンは？",
+            "type": "single_choice",
+            "choices": [
+                {"label": "ランチ", "value": "lunch", "tags": ["ランチ"]},
+                {"label": "ディナー", "value": "dinner", "tags": ["ディナー"]},
+                {"label": "テイクアウト", "value": "takeout", "tags": ["テイクアウト"]},
+            ],
+        },
+        {
+            "key": "rating",
+            "text": "満足度を5段階で教えてください。",
+            "type": "rating",
+            "branches": [
+                {
+                    "if": {"op": "lte", "value": 2},
+                    "goto": "why",
+                    "tags": ["要フォロー"],
+                    "needs_reply": True,
+                }
+            ],
+        },
+        {"key": "nps", "text": "このお店を友人にすすめる可能性は？（0〜10）", "type": "nps"},
+        {
+            "key": "comment",
+            "text": "ご意見・ご感想をお聞かせください。",
+            "type": "text",
+            "next": "end",
+        },
+        {"key": "why", "text": "どの点が残念でしたか？", "type": "text"},
+    ],
+}
+
+
+def seed_sample_survey(session: Session) -> Flow | None:
+    """The sample survey, once per database (the local sandbox's `make run`)."""
+    if read_setting(session, SAMPLE_SEEDED):
+        return None
+    write_setting(session, SAMPLE_SEEDED, {"seeded": True})
+    questions = SAMPLE_SURVEY["questions"]
+    return create_survey(
+        session, SAMPLE_SURVEY["name"], questions, keyword=SAMPLE_SURVEY["keyword"]
+    )
+
+
+@dataclass(frozen=True)
+class CustomerSurvey:
+    """A customer's latest run of one survey, with its answers by question text."""
+
+    survey: Flow
+    run: FlowRun
+    answers: list[tuple[str, Any]]
+
+
+def latest_surveys_of(session: Session, customer_id: int, limit: int = 5) -> list[CustomerSurvey]:
+    """The customer's latest run of each survey they started, newest first."""
+    latest = (
+        select(func.max(FlowRun.id))
+        .join(Flow, Flow.id == FlowRun.flow_id)
+        .where(FlowRun.customer_id == customer_id, Flow.kind == SURVEY)
+        .group_by(FlowRun.flow_id)
+    )
+    statement = (
+        select(FlowRun).where(FlowRun.id.in_(latest.scalar_subquery())).order_by(FlowRun.id.desc())
+    )
+    runs = list(session.scalars(statement.limit(limit)))
+    answers = answers_of(session, [run.id for run in runs])
+    found = []
+    for run in runs:
+        steps = {step.key: step for step in read_steps(run.version.steps)}
+        shown = [
+            (steps[key].text if key in steps else key, _shown(steps.get(key), value))
+            for key, value in answers[run.id].items()
+        ]
+        found.append(CustomerSurvey(run.flow, run, shown))
+    return found
+
+
+def _shown(step, value: Any) -> Any:
+    """A choice's label rather than its stored value."""
+    if step is None or not step.choices or value is None:
+        return value
+    labels = {choice.value: choice.label for choice in step.choices}
+    if isinstance(value, list):
+        return "、".join(labels.get(v, v) for v in value)
+    return labels.get(value, value)
+
+
+def active_surveys(session: Session) -> list[Flow]:
+    statement = select(Flow).where(Flow.kind == SURVEY, Flow.active).order_by(Flow.name)
+    return list(session.scalars(statement))

@@ -225,3 +225,30 @@ def test_the_document_describes_the_request_bodies(api):
         "customer_id": "integer",
         "tag": "string",
     }
+
+
+def test_change_settings_questions_and_activation_then_delete(api, db):
+    survey = api("POST", "/surveys", SURVEY).get_json()["data"]["id"]
+    new_questions = [{"key": "only", "text": "一言どうぞ", "type": "text"}]
+    changed = api("PATCH", f"/surveys/{survey}", {"name": "改訂版", "questions": new_questions})
+    assert changed.status_code == 200, changed.get_json()
+    data = changed.get_json()["data"]
+    assert (data["name"], data["version"], data["questions"]) == ("改訂版", 2, new_questions)
+    assert data["keyword"] == "あんけーと"  # untouched fields stay
+    off = api("PATCH", f"/surveys/{survey}", {"active": False, "keyword": ""})
+    assert (off.get_json()["data"]["active"], off.get_json()["data"]["keyword"]) == (False, None)
+    nulls = api("PATCH", f"/surveys/{survey}", {"name": None, "active": None, "thanks": None})
+    assert nulls.status_code == 200 and nulls.get_json()["data"]["name"] == "改訂版"
+    bad = api("PATCH", f"/surveys/{survey}", {"expire_hours": 2, "remind_after_hours": 3})
+    assert bad.status_code == 422 and bad.get_json()["parameter"] == "remind_after_hours"
+    assert api("DELETE", f"/surveys/{survey}").status_code == 204
+    assert api("GET", f"/surveys/{survey}").status_code == 404
+    assert api("DELETE", f"/surveys/{survey}").status_code == 404
+
+
+def test_a_second_active_survey_cannot_take_a_keyword_by_reactivation(api):
+    first = api("POST", "/surveys", SURVEY).get_json()["data"]["id"]
+    api("PATCH", f"/surveys/{first}", {"active": False})
+    api("POST", "/surveys", SURVEY)  # the keyword is free again
+    again = api("PATCH", f"/surveys/{first}", {"active": True})
+    assert again.status_code == 422 and again.get_json()["parameter"] == "keyword"

@@ -345,3 +345,33 @@ def test_a_survey_that_starts_on_follow_comes_after_the_greeting(db, post_events
     work()
     greeting, question = [m["message"] for m in sb.delivered(line, user)]
     assert greeting["type"] == "flex" and question["text"] == "お名前は？"
+
+
+def test_a_quiet_run_gets_one_reminder_then_expires(db, chat, services, line):
+    from scheduler.jobs import flow_upkeep
+
+    with db.transaction() as session:
+        create_survey(
+            session,
+            "リマインド",
+            [{"key": "q", "text": "ご感想は？", "type": "text"}],
+            keyword="感想",
+            expire_hours=24,
+            remind_after_hours=20,
+        )
+    chat.say("感想")
+    start = utcnow()
+    for hours, expected_status in (
+        (19, RUN_IN_PROGRESS),
+        (21, RUN_IN_PROGRESS),
+        (22, RUN_IN_PROGRESS),
+        (25, "expired"),
+    ):
+        with time_machine.travel(start + timedelta(hours=hours), tick=False):
+            flow_upkeep(services)
+            chat.work()
+        [run] = _runs(db, chat)
+        assert run.status == expected_status
+    first, reminder, question = [m["message"]["text"] for m in sb.delivered(chat.line, chat.user)]
+    assert first == question == "ご感想は？"  # asked, then asked again once with the reminder
+    assert "回答の途中です" in reminder

@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('on_follow', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('expire_hours', sa.Integer(), nullable=False),
+    sa.Column('remind_after_hours', sa.Integer(), nullable=True),
     sa.Column('thanks', sa.Text(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', crm.db.UTCDateTime(timezone=True), nullable=False),
@@ -77,18 +78,25 @@ def upgrade() -> None:
     op.create_table('flow_answers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('flow_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('step_key', sa.String(length=40), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('answered_at', crm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['flow_id'], ['flows.id'], name=op.f('fk_flow_answers_flow_id_flows'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['run_id'], ['flow_runs.id'], name=op.f('fk_flow_answers_run_id_flow_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flow_answers')),
     sa.UniqueConstraint('run_id', 'step_key', name=op.f('uq_flow_answers_run_id'))
     )
+    with op.batch_alter_table('flow_answers', schema=None) as batch_op:
+        batch_op.create_index('ix_flow_answers_results', ['flow_id', 'step_key', 'answered_at'], unique=False)
 
 
 
 def downgrade() -> None:
     
+    with op.batch_alter_table('flow_answers', schema=None) as batch_op:
+        batch_op.drop_index('ix_flow_answers_results')
+
     op.drop_table('flow_answers')
     with op.batch_alter_table('flow_runs', schema=None) as batch_op:
         batch_op.drop_index('ux_flow_runs_one_in_progress', postgresql_where=sa.text("status = 'in_progress'"), sqlite_where=sa.text("status = 'in_progress'"))
