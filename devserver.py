@@ -1,16 +1,19 @@
-"""`make run`: the bot and its worker on one port and, without a LINE channel, the LINE sandbox on
-another."""
+"""`make run`: the bot, its worker and the scheduler's jobs in one process on one port and,
+without a LINE channel, the LINE sandbox on another."""
 
 from __future__ import annotations
 
 import logging
 import os
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from dotenv import load_dotenv
 from werkzeug.serving import make_server
 
 from app import create_app
 from crm.settings import SANDBOX_PORT, Settings
+from crm.surveys import seed_sample_survey
+from scheduler.runner import add_jobs
 from worker import Worker
 
 
@@ -34,8 +37,13 @@ def main() -> None:
     settings = Settings.from_env()
     app = create_app(settings)
     sandbox = start_sandbox(settings) if settings.sandbox else None
+    if sandbox:
+        _offer_sample_survey(app)
     worker = Worker(app.extensions["line_crm"])  # production runs it as its own process
     worker.start()
+    jobs = BackgroundScheduler(timezone="UTC")  # production: python -m scheduler
+    add_jobs(jobs, app.extensions["line_crm"])
+    jobs.start()
     host = os.environ.get("HOST", "127.0.0.1")
     server = make_server(host, settings.port, app, threaded=True)
     _print_banner(settings, sandbox, host)
@@ -44,9 +52,17 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        jobs.shutdown(wait=False)
         worker.stop()
         if sandbox:
             sandbox.stop()
+
+
+def _offer_sample_survey(app) -> None:
+    """A sample survey to try on the phone page (type アンケート); seeded once, deletable."""
+    with app.extensions["line_crm"].db.transaction() as session:
+        if seed_sample_survey(session):
+            logging.getLogger("devserver").info("seeded the sample survey: type アンケート")
 
 
 def _print_banner(settings: Settings, sandbox, host: str) -> None:

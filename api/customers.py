@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+from flask import Blueprint, abort, g, jsonify
 
+from api.errors import InvalidParameter
 from api.schemas import (
     CustomerEnvelope,
     CustomerPage,
@@ -14,10 +15,15 @@ from api.schemas import (
     PageQuery,
 )
 from api.spec import operation
+from api.survey_schemas import AttributeIn, AttributeValue, CustomerTags, TagIn
+from crm.attributes import AttributeValueError, find_attribute, set_customer_value
+from crm.audit import record_audit
+from crm.clock import utcnow
 from crm.customers import list_customers
 from crm.interactions import list_interactions
 from crm.models import Customer
-from request_scope import request_session
+from crm.tags import TagError, find_or_create_tag, find_tag, tag_customer, tags_of, untag_customer
+from request_scope import request_session, services
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -70,3 +76,73 @@ def interactions(customer_id: int, query: PageQuery):
     page = [Interaction.of(row) for row in rows[: query.limit]]
     next_cursor = page[-1].id if len(rows) > query.limit else None
     return jsonify(InteractionPage(data=page, next_cursor=next_cursor).model_dump(mode="json"))
+
+
+@operation(
+    bp,
+    "/<id:customer_id>/attributes/<name>",
+    "Set (or clear, with null) one of a customer's attributes, by the attribute's key or label",
+    {
+        200: (AttributeValue, "the value as stored"),
+        404: (Error, "no such customer or attribute"),
+    },
+    method="PUT",
+    body=AttributeIn,
+)
+def set_attribute(customer_id: int, name: str, body: AttributeIn):
+    with services().db.transaction() as session:
+        customer = session.get(Customer, customer_id) or abort(404)
+        definition = find_attribute(session, name) or abort(404)
+        try:
+            stored = set_customer_value(session, customer.id, definition, body.value or "")
+        except AttributeValueError as exc:
+            raise InvalidParameter("value", str(exc)) from None
+        _audit(
+            session, "api.attribute", customer.id, {"attribute": definition.key, "value": stored}
+        )
+        answer = AttributeValue(name=definition.key, value=stored)
+    return jsonify(answer.model_dump(mode="json"))
+
+
+@operation(
+    bp,
+    "/<id:customer_id>/tags",
+    "Put a tag on a customer (created if the shop has none by that name)",
+    {200: (CustomerTags, "the customer's tags"), 404: (Error, "no such customer")},
+    method="POST",
+    body=TagIn,
+)
+def add_tag(customer_id: int, body: TagIn):
+    with services().db.transaction() as session:
+        customer = session.get(Customer, customer_id) or abort(404)
+        try:
+            tag = find_or_create_tag(session, body.tag)
+        except TagError as exc:
+            raise InvalidParameter("tag", str(exc)) from None
+        tag_customer(session, customer.id, tag.id)
+        _audit(session, "api.tag_added", customer.id, {"tag": tag.name})
+        session.flush()
+        answer = CustomerTags(tags=[t.name for t in tags_of(session, customer.id)])
+    return jsonify(answer.model_dump(mode="json"))
+
+
+@operation(
+    bp,
+    "/<id:customer_id>/tags/<tag>",
+    "Take a tag off a customer",
+    {200: (CustomerTags, "the customer's tags"), 404: (Error, "no such customer or tag")},
+    method="DELETE",
+)
+def remove_tag(customer_id: int, tag: str):
+    with services().db.transaction() as session:
+        customer = session.get(Customer, customer_id) or abort(404)
+        found = find_tag(session, tag) or abort(404)
+        untag_customer(session, customer.id, found.id)
+        _audit(session, "api.tag_removed", customer.id, {"tag": found.name})
+        answer = CustomerTags(tags=[t.name for t in tags_of(session, customer.id)])
+    return jsonify(answer.model_dump(mode="json"))
+
+
+def _audit(session, action: str, customer_id: int, detail: dict) -> None:
+    detail = {**detail, "api_token": g.get("api_token_name")}
+    record_audit(session, None, action, utcnow(), target=("customer", customer_id), detail=detail)

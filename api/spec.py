@@ -29,6 +29,8 @@ class Operation:
     responses: dict[int, tuple[type[BaseModel] | str | None, str]]
     query: type[BaseModel] | None = None
     path_ids: tuple[str, ...] = field(default=())
+    body: type[BaseModel] | None = None
+    path_names: tuple[str, ...] = field(default=())  # string path parameters
 
 
 OPERATIONS: list[Operation] = []
@@ -41,22 +43,27 @@ def operation(
     responses: dict[int, tuple[type[BaseModel] | str | None, str]],
     query: type[BaseModel] | None = None,
     method: str = "GET",
+    body: type[BaseModel] | None = None,
 ) -> Callable:
     """Route a view on `blueprint` and describe it; with `query`, the view gets the validated
-    query model as its `query` argument."""
+    query model as its `query` argument, with `body` the validated JSON body as `body`."""
 
     def register(view: Callable) -> Callable:
         @functools.wraps(view)
         def validated(**kwargs):
             if query is not None:
                 kwargs["query"] = _parse_query(query)
+            if body is not None:
+                kwargs["body"] = _parse_body(body)
             return view(**kwargs)
 
         blueprint.add_url_rule(rule, view_func=validated, methods=[method])
         path = (blueprint.url_prefix or "") + rule
         ids = tuple(re.findall(r"<id:(\w+)>", path))
+        names = tuple(re.findall(r"<(\w+)>", path))
+        openapi_path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
         OPERATIONS.append(
-            Operation(method, re.sub(r"<\w+:(\w+)>", r"{\1}", path), summary, responses, query, ids)
+            Operation(method, openapi_path, summary, responses, query, ids, body, names)
         )
         return validated
 
@@ -72,6 +79,30 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
         raise InvalidParameter(name, problem["msg"]) from None
 
 
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise InvalidParameter("body", "a JSON object is needed (Content-Type: application/json)")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise InvalidParameter(field_path(problem["loc"]) or "body", problem["msg"]) from None
+
+
+def field_path(loc: tuple) -> str:
+    """pydantic's ('questions', 2, 'if', 'op') as questions[2].if.op."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not re.fullmatch(r"\w+", str(part)) or str(part)[0].isupper():
+            continue  # a union member's name (str, function-after[...]), not a field
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
 COMMON_RESPONSES = {
     401: (Error, "missing, unknown or revoked bearer token"),
     405: (Error, "the path exists, not with this method"),
@@ -83,8 +114,11 @@ def openapi_document() -> dict[str, Any]:
     models = {Error}
     for op in OPERATIONS:
         models.update(m for m, _ in op.responses.values() if isinstance(m, type))
+    inputs = {op.body for op in OPERATIONS if op.body is not None}
     _keys, schema = models_json_schema(
-        [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
+        [(model, "serialization") for model in models]
+        + [(model, "validation") for model in inputs],
+        ref_template="#/components/schemas/{model}",
     )
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
@@ -122,6 +156,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
         for name in op.path_ids
     ]
+    parameters += [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in op.path_names
+    ]
     if op.query is not None:
         properties = op.query.model_json_schema()["properties"]
         parameters += [
@@ -129,13 +167,20 @@ def _operation(op: Operation) -> dict[str, Any]:
             for name, prop in properties.items()
         ]
     responses = {**COMMON_RESPONSES, **op.responses}
-    if op.query is not None:
-        responses.setdefault(422, (Error, "a query parameter is invalid"))
-    return {
+    if op.query is not None or op.body is not None:
+        responses.setdefault(422, (Error, "a parameter or a field of the body is invalid"))
+    described: dict[str, Any] = {
         "summary": op.summary,
         "parameters": parameters,
         "responses": {str(status): _response(*answer) for status, answer in responses.items()},
     }
+    if op.body is not None:
+        ref = {"$ref": f"#/components/schemas/{op.body.__name__}"}
+        described["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref}},
+        }
+    return described
 
 
 def _nullable_dropped(prop: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The LINE side: webhook, event routing, the LINE API client, message builders.
+"""The LINE side: webhook, event handling and sending, flows in the chat, the LINE API client,
+message builders.
 
 Only this package imports the LINE SDK.
 """

@@ -2,67 +2,27 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
-from bot.events import LineEvent
+from bot.flow_turns import (
+    cancel_run_on_block,
+    on_flow_postback,
+    on_survey_postback,
+    remind_of_question,
+    route_text_to_flow,
+    start_follow_flows,
+)
 from bot.messages import ack_messages, greeting_messages, help_messages, text_message
+from bot.turn import Turn
+from crm.answer_reading import normalise
 from crm.business_hours import away_reply_due, load_business_hours
-from crm.conversations import conversation_for, note_customer_message
 from crm.customers import record_follow, record_unfollow
-from crm.interactions import mark_unsent, record_inbound
-from crm.models import Customer
-from crm.shop import shop_timezone_name
+from crm.interactions import mark_unsent
 
 ACK_COOLDOWN = timedelta(minutes=30)
-
-
-@dataclass
-class Turn:
-    """One event being handled: what we know, and the replies we collect for it."""
-
-    session: Session
-    event: LineEvent
-    customer: Customer
-    texts: dict[str, str]
-    now: datetime
-    replies: list[dict[str, Any]] = field(default_factory=list)
-    default_timezone: str = "Asia/Tokyo"  # SHOP_TIMEZONE; staff may override it in settings
-
-    def reply(self, messages: list[dict[str, Any]]) -> None:
-        """Queue messages for the answer; in standby mode the bot must stay silent."""
-        if not self.event.is_standby:
-            self.replies.extend(messages)
-
-    def record(self, kind: str, **fields: Any) -> None:
-        """Log the event as an inbound interaction of this customer."""
-        record_inbound(
-            self.session,
-            self.customer,
-            kind=kind,
-            occurred_at=self.event.occurred_at,
-            source_event_id=self.event.event_id,
-            **fields,
-        )
-
-    def note_customer_spoke(self, preview: str | None) -> None:
-        """The customer said something staff should see: their chat needs a reply."""
-        note_customer_message(self.session, self.customer.id, self.event.occurred_at, preview)
-
-    def ensure_conversation(self) -> None:
-        """Every customer has a chat in the inbox, even before they write."""
-        conversation_for(self.session, self.customer.id, self.event.occurred_at)
-
-    @property
-    def shop_tz(self) -> ZoneInfo:
-        return ZoneInfo(shop_timezone_name(self.session, self.default_timezone))
 
 
 def on_follow(turn: Turn) -> None:
@@ -72,12 +32,14 @@ def on_follow(turn: Turn) -> None:
     turn.record("follow", payload={"isUnblocked": is_unblocked})
     turn.ensure_conversation()
     turn.reply(greeting_messages(turn.texts))
+    start_follow_flows(turn)
 
 
 def on_unfollow(turn: Turn) -> None:
     """Blocked: keep the customer and history, stop messaging them."""
     record_unfollow(turn.session, turn.customer, turn.event.occurred_at)
     turn.record("unfollow")
+    cancel_run_on_block(turn)
     turn.ensure_conversation()
 
 
@@ -87,9 +49,16 @@ def on_message(turn: Turn) -> None:
     kind = str(message.get("type") or "unknown")
     summary = MESSAGE_SUMMARIES.get(kind, _no_summary)(message)
     turn.record(kind, text=summary, payload=message, line_message_id=_str(message.get("id")))
+    if kind == "text" and not turn.event.is_standby:
+        text = message.get("text") or ""
+        if route_text_to_flow(turn, text, TEXT_COMMANDS):
+            turn.note_customer_answered(summary)
+            return
     turn.note_customer_spoke(summary or f"[{kind}]")
     if kind == "text":
         route_text(turn, message.get("text") or "")
+    elif not turn.event.is_standby:
+        remind_of_question(turn)
 
 
 def on_postback(turn: Turn) -> None:
@@ -116,7 +85,7 @@ def on_unsend(turn: Turn) -> None:
 def route_text(turn: Turn, text: str) -> None:
     """Keyword commands first; outside business hours the away message (once a day);
     otherwise acknowledge (at most every half hour) for staff."""
-    command = TEXT_COMMANDS.get(normalise_command(text))
+    command = TEXT_COMMANDS.get(normalise(text))
     if command:
         command(turn)
         return
@@ -126,11 +95,6 @@ def route_text(turn: Turn, text: str) -> None:
     if last is None or turn.now - last >= ACK_COOLDOWN:
         turn.customer.last_auto_reply_at = turn.now
         turn.reply(ack_messages(turn.texts))
-
-
-def normalise_command(text: str) -> str:
-    """Full-width and case variants of a keyword match the same command."""
-    return unicodedata.normalize("NFKC", text).strip().lower()
 
 
 def send_away_message(turn: Turn) -> bool:
@@ -170,14 +134,16 @@ MESSAGE_SUMMARIES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "sticker": lambda m: m.get("text") or None,
 }
 
+# Keys in `normalise`d form: width, case and katakana/hiragana are folded (ヘルプ = へるぷ).
 TEXT_COMMANDS: dict[str, Callable[[Turn], None]] = {
-    "ヘルプ": send_help,
     "へるぷ": send_help,
     "help": send_help,
 }
 
 POSTBACK_ACTIONS: dict[str, Callable[[Turn], None]] = {
     "help": send_help,
+    "flow": on_flow_postback,
+    "survey": on_survey_postback,
 }
 
 EVENT_HANDLERS: dict[str, Callable[[Turn], None]] = {

@@ -17,12 +17,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.events import read_event
-from bot.handlers import EVENT_HANDLERS, Turn
+from bot.handlers import EVENT_HANDLERS
+from bot.turn import Turn
 from crm.bot_texts import load_texts
 from crm.clock import utcnow
 from crm.conversations import forget_conversations, load_conversations
 from crm.customers import get_or_register_customer, load_customers
 from crm.db import Database
+from crm.flows import forget_runs, load_active_runs
 from crm.inbound_events import (
     any_pending_events,
     fail_event,
@@ -86,6 +88,7 @@ def _handle_events(session: Session, rows, now, texts, default_timezone) -> dict
     except Exception:
         log.info("a handler raised; handling the round's events one savepoint each")
     forget_conversations(session)
+    forget_runs(session)
     shared = _round(session, rows, now, texts, default_timezone)
     return _handle_round(session, rows, shared, _handle_in_savepoint)
 
@@ -93,7 +96,9 @@ def _handle_events(session: Session, rows, now, texts, default_timezone) -> dict
 def _round(session: Session, rows: list[InboundEvent], now, texts, default_timezone) -> Round:
     """What the round's events share, with their customers and chats read in two queries."""
     customers = load_customers(session, [_user_id(row) for row in rows])
-    load_conversations(session, [customer.id for customer in customers.values()])
+    customer_ids = [customer.id for customer in customers.values()]
+    load_conversations(session, customer_ids)
+    load_active_runs(session, customer_ids)
     return Round(now, texts, default_timezone, customers)
 
 
@@ -124,6 +129,7 @@ def _handle_in_savepoint(session: Session, row: InboundEvent, shared: Round) -> 
         log.exception("event %s failed; kept as failed for inspection", row.id)
         shared.customers.pop(_user_id(row), None)  # it may have been rolled back with the event
         forget_conversations(session)
+        forget_runs(session)
         fail_event(session, row.id, f"{type(exc).__name__}: {exc}", shared.now)
         return None
 

@@ -99,6 +99,16 @@ def define_attribute(
     return definition
 
 
+def find_attribute(session: Session, name: str) -> AttributeDefinition | None:
+    """A definition by its key or its label."""
+    if "\x00" in name:
+        return None  # no definition has one; PostgreSQL would refuse the query
+    statement = select(AttributeDefinition).where(
+        (AttributeDefinition.key == name) | (AttributeDefinition.label == name)
+    )
+    return session.scalars(statement).first()
+
+
 def delete_definition(session: Session, definition: AttributeDefinition) -> None:
     """Remove a field and every customer's value of it."""
     session.execute(

@@ -23,6 +23,21 @@ DEFAULT_TEXTS: dict[str, str] = {
         "・「ヘルプ」と送る → この案内を表示します"
     ),
     "ack": "メッセージを受け付けました。担当者より順にお返事しますので、少々お待ちください。",
+    # Flows (surveys): what the bot says around the questions.
+    "flow_thanks": "ご回答ありがとうございました！",
+    "flow_cancel_label": "やめる",
+    "flow_done_label": "決定",
+    "flow_cancelled": "回答を中断しました。「再開」と送ると続きから答えられます。",
+    "flow_nothing_to_resume": "再開できる回答はありません。",
+    "flow_stale_tap": "このボタンは今の質問のものではありません。最新の質問にお答えください。",
+    "flow_reask_choice": "すみません、読み取れませんでした。ボタンを押すか、番号でお答えください。",
+    "flow_reask_number": "すみません、数字でお答えください。",
+    "flow_reask_date": "すみません、日付が読み取れませんでした（例: 2026/4/1、4月1日）。",
+    "flow_reask_text": "すみません、長すぎるか空のようです。もう一度お願いします。",
+    "flow_reask_media": "いまはアンケートの途中です。文字かボタンでお答えください。",
+    "flow_pick_first": "1つ以上選んでから「決定」を押してください。",
+    "flow_reminder": "回答の途中です。よろしければ続きにお答えください（「やめる」で終了）。",
+    "flow_choice_hint": "ボタンを押すか、番号でお答えください。",
 }
 
 

@@ -85,6 +85,17 @@ def note_customer_message(
     return conversation
 
 
+def note_customer_answer(
+    session: Session, customer_id: int, at: datetime, preview: str | None
+) -> Conversation:
+    """The customer answered the bot (a survey): shown as the chat's latest message, without
+    asking staff for a reply."""
+    conversation = conversation_for(session, customer_id, at)
+    conversation.last_inbound_at = _latest(conversation.last_inbound_at, at)
+    _note_activity(conversation, at, preview)
+    return conversation
+
+
 def note_staff_reply(
     session: Session, customer_id: int, at: datetime, preview: str | None
 ) -> Conversation:

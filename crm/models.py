@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -47,6 +56,13 @@ CONVERSATION_STATUSES = (CONVERSATION_OPEN, CONVERSATION_PENDING, CONVERSATION_R
 
 # Custom attribute kinds.
 ATTRIBUTE_KINDS = ("text", "number", "date", "choice")
+
+# A flow run's life (crm/flows.py). At most one run per customer is in progress.
+RUN_IN_PROGRESS = "in_progress"
+RUN_COMPLETED = "completed"
+RUN_CANCELLED = "cancelled"
+RUN_EXPIRED = "expired"
+RUN_STATUSES = (RUN_IN_PROGRESS, RUN_COMPLETED, RUN_CANCELLED, RUN_EXPIRED)
 
 
 class Customer(Base):
@@ -412,3 +428,103 @@ class CannedResponse(Base):
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[created_at]
+
+
+class Flow(Base):
+    """A multi-step conversation the bot holds with one customer at a time: a survey (kind
+    `survey`) for now. Its steps live in versions, so editing never breaks a run in progress."""
+
+    __tablename__ = "flows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(100))
+    keyword: Mapped[str | None] = mapped_column(String(50))  # normalised; starts the flow
+    on_follow: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    expire_hours: Mapped[int] = mapped_column(Integer, default=24)
+    remind_after_hours: Mapped[int | None] = mapped_column(Integer)  # one reminder; None: none
+    thanks: Mapped[str | None] = mapped_column(Text)  # the last message; a default when None
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the newest FlowVersion.number
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    __table_args__ = (Index("ix_flows_keyword", "keyword"),)
+
+
+class FlowVersion(Base):
+    """The steps of one version of a flow, as checked JSON (crm/flow_steps.py)."""
+
+    __tablename__ = "flow_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    created_at: Mapped[created_at]
+
+    __table_args__ = (UniqueConstraint("flow_id", "number"),)
+
+
+class FlowRun(Base):
+    """One customer going through one version of a flow."""
+
+    __tablename__ = "flow_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=RUN_IN_PROGRESS)
+    step_key: Mapped[str | None] = mapped_column(String(40))  # the question waiting for an answer
+    reasks: Mapped[int] = mapped_column(Integer, default=0)  # unreadable answers to this question
+    selected: Mapped[list[str]] = mapped_column(
+        JSONDocument, default=list
+    )  # multiple choice so far
+    trigger: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    flow: Mapped[Flow] = relationship()
+    version: Mapped[FlowVersion] = relationship()
+
+    __table_args__ = (
+        # At most one run in progress per customer, enforced by the database.
+        Index(
+            "ux_flow_runs_one_in_progress",
+            "customer_id",
+            unique=True,
+            postgresql_where=sql_text("status = 'in_progress'"),
+            sqlite_where=sql_text("status = 'in_progress'"),
+        ),
+        Index("ix_flow_runs_customer", "customer_id", "id"),
+        Index("ix_flow_runs_flow", "flow_id", "id"),
+        Index(
+            "ix_flow_runs_expiring",
+            "expires_at",
+            postgresql_where=sql_text("status = 'in_progress'"),
+            sqlite_where=sql_text("status = 'in_progress'"),
+        ),
+    )
+
+
+class FlowAnswer(Base):
+    """One answer of one run: a string for a choice, a list for multiple choice, a number for
+    a rating, NPS or number, ISO text for a date, the text for free text; null when skipped."""
+
+    __tablename__ = "flow_answers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("flow_runs.id", ondelete="CASCADE"))
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))  # for results
+    step_key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    answered_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "step_key"),
+        Index("ix_flow_answers_results", "flow_id", "step_key", "answered_at"),
+    )

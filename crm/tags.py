@@ -44,6 +44,17 @@ def create_tag(session: Session, name: str, color: str = "#6b7280") -> Tag:
     return tag
 
 
+def find_tag(session: Session, name: str) -> Tag | None:
+    if "\x00" in name:
+        return None  # no tag has one; PostgreSQL would refuse the query
+    return session.scalars(select(Tag).where(Tag.name == name.strip())).first()
+
+
+def find_or_create_tag(session: Session, name: str) -> Tag:
+    """The tag of this name, created (grey) if the shop has none."""
+    return find_tag(session, name) or create_tag(session, name)
+
+
 def delete_tag(session: Session, tag: Tag) -> None:
     """Remove a tag from every customer and from the list."""
     session.execute(delete(CustomerTag).where(CustomerTag.tag_id == tag.id))

@@ -1,1 +1,1 @@
-"""Staff-facing HTTP: the JSON API now, the web inbox later."""
+"""The staff inbox: conversations, customers and the shop's settings, in Japanese and English."""

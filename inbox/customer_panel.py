@@ -5,6 +5,7 @@ from __future__ import annotations
 from crm.attributes import list_definitions, values_of
 from crm.models import Customer
 from crm.notes import notes_of
+from crm.surveys import active_surveys, latest_surveys_of
 from crm.tags import list_tags, tags_of
 from request_scope import request_session
 
@@ -21,4 +22,6 @@ def panel_context(customer: Customer) -> dict:
         "definitions": list_definitions(session),
         "attribute_values": values_of(session, customer.id),
         "notes": notes_of(session, customer.id),
+        "customer_surveys": latest_surveys_of(session, customer.id),
+        "active_surveys": active_surveys(session),
     }

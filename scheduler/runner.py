@@ -10,10 +10,12 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from composition import Services, build_services
 from crm.settings import Settings
+from scheduler.jobs import flow_upkeep
 
 log = logging.getLogger("scheduler")
 
@@ -27,13 +29,20 @@ class Job:
 
 
 # Product jobs (campaigns, step messages, reminders, RFM) register here by id.
-JOBS: dict[str, Job] = {}
+JOBS: dict[str, Job] = {
+    "flow_upkeep": Job(flow_upkeep, seconds=60),
+}
 
 
 def build_scheduler(settings: Settings, jobs: dict[str, Job] = JOBS) -> BlockingScheduler:
     """A scheduler with every periodic job registered."""
-    services = build_services(settings)
     scheduler = BlockingScheduler(timezone="UTC")
+    add_jobs(scheduler, build_services(settings), jobs)
+    return scheduler
+
+
+def add_jobs(scheduler: BaseScheduler, services: Services, jobs: dict[str, Job] = JOBS) -> None:
+    """Register the jobs on a scheduler (`make run` uses a background one in its process)."""
     for job_id, job in jobs.items():
         scheduler.add_job(
             job.run,
@@ -44,7 +53,6 @@ def build_scheduler(settings: Settings, jobs: dict[str, Job] = JOBS) -> Blocking
             max_instances=1,
             coalesce=True,
         )
-    return scheduler
 
 
 def main() -> None:

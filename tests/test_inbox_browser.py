@@ -157,3 +157,37 @@ def test_stickers_read_as_words_when_lines_images_cannot_load(page, live_app, li
     assert labels == ["ありがとう、感謝", "スタンプ"]
     assert page.locator("#timeline img.sticker").count() == 0
     assert page.errors == []
+
+
+def test_survey_results_draw_charts_in_japanese_and_english(
+    page, live_app, line, db, make_staff, tmp_path
+):
+    import os
+
+    from tests.test_inbox_surveys import _answered
+
+    _answered(
+        db,
+        [("lunch", 10, "また来ます"), ("lunch", 9, "美味しい"), ("dinner", 4, "<b>遅い</b>")],
+    )
+    staff = make_staff()
+    url = _app_url(line)
+    _sign_in(page, url, staff.email)
+    page.wait_for_selector(".topbar")
+    page.goto(f"{url}/inbox/surveys")
+    page.click("text=来店")
+    page.wait_for_selector("text=完了率")
+    drawn = page.wait_for_function(
+        "() => [...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))"
+    )
+    assert drawn
+    assert page.locator("canvas").count() == 2  # the choice and the NPS questions
+    assert page.locator(".free-texts li").count() == 3
+    assert "<b>遅い</b>" in page.inner_text(".free-texts")  # shown as text, not markup
+    page.screenshot(
+        path=str(os.environ.get("SCREENSHOT_DIR", tmp_path)) + "/survey-results.png", full_page=True
+    )
+    page.click("text=English")
+    page.wait_for_selector("text=Completion rate")
+    assert page.locator("text=NPS").count() >= 1
+    assert page.errors == [] and page.dialogs == []

@@ -1,5 +1,7 @@
 """The sandbox phone page in a real headless Chromium: a person can chat with the bot."""
 
+import os
+
 import pytest
 import requests
 
@@ -65,3 +67,37 @@ def test_a_sticker_from_the_shop_reads_as_a_word_when_lines_image_cannot_load(pa
     page.wait_for_selector(".msg.bot .sticker-fallback", timeout=15_000)
     assert page.inner_text(".msg.bot .sticker-fallback") == "スタンプ"
     assert page.locator(".msg.bot img.sticker-image").count() == 0
+
+
+def test_a_person_takes_the_sample_survey_on_the_phone_page(page, live_app, line, db, tmp_path):
+    from crm.surveys import seed_sample_survey
+
+    with db.transaction() as session:
+        seed_sample_survey(session)
+    page.on("dialog", lambda dialog: dialog.accept("アンケート回答者"))
+    page.goto(f"{line.url}/")
+    page.click("#new-user")
+    page.wait_for_function("document.querySelector('#user-select').options.length === 1")
+    page.fill("#text", "アンケート")
+    page.press("#text", "Enter")
+    page.click("#quick-replies >> text=ランチ", timeout=15_000)
+    page.wait_for_selector("text=満足度を5段階で教えてください。")
+    page.click("#quick-replies >> text=4")
+    page.wait_for_selector("text=このお店を友人にすすめる可能性は？（0〜10）")
+    page.click("#quick-replies >> text=10")
+    page.wait_for_selector("text=ご意見・ご感想をお聞かせください。")
+    page.fill("#text", "また来ます！")
+    page.press("#text", "Enter")
+    page.wait_for_selector("text=ご回答ありがとうございました！", timeout=15_000)
+    page.screenshot(path=str(os.environ.get("SCREENSHOT_DIR", tmp_path)) + "/survey-phone.png")
+
+    from sqlalchemy import select
+
+    from crm.flows import answers_of
+    from crm.models import FlowRun
+
+    with db.read_session() as session:
+        [run] = session.scalars(select(FlowRun)).all()
+        answers = answers_of(session, [run.id])[run.id]
+    assert run.status == "completed"
+    assert answers == {"scene": "lunch", "rating": 4, "nps": 10, "comment": "また来ます！"}

@@ -122,7 +122,17 @@ async function runAction(action) {
   if (!action) return;
   if (action.type === "message") return sendEvent({ type: "text", text: action.text }, action.text);
   if (action.type === "postback") return sendEvent({ type: "postback", data: action.data }, action.displayText || null);
+  if (action.type === "datetimepicker") return pickDate(action);
   if (action.type === "uri") window.open(action.uri, "_blank", "noopener");
+}
+
+// LINE opens a native picker; here a prompt asks for the value in LINE's format.
+function pickDate(action) {
+  const mode = action.mode || "date";
+  const example = { date: "2026-04-01", time: "10:00", datetime: "2026-04-01T10:00" }[mode];
+  const value = window.prompt(`${action.label || mode} (${example})`, action.initial || example);
+  if (!value) return;
+  return sendEvent({ type: "postback", data: action.data, params: { [mode]: value } }, value);
 }
 
 async function sendEvent(spec, shown) {
