@@ -3,8 +3,6 @@ custom fields and consent, their media, and the CSV export for admins."""
 
 from __future__ import annotations
 
-import csv
-import io
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -16,19 +14,19 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 
 from crm.attributes import AttributeValueError, list_definitions, set_customer_value
 from crm.clock import utcnow
 from crm.conversations import conversation_for
-from crm.customer_directory import CustomerFilter, csv_safe, export_rows, search_customers
+from crm.customer_directory import CustomerFilter, export_rows, search_customers
 from crm.media import ELSEWHERE, READY, fetch_media, find_media
 from crm.models import FOLLOW_STATES, AttributeDefinition, Customer, Tag
 from crm.notes import NoteError, add_note
 from crm.shop import shop_timezone_name
 from crm.tags import list_tags, tag_customer, tags_by_customer, untag_customer
+from inbox.csv_export import csv_download
 from inbox.customer_panel import panel_context
 from inbox.errors import error_text
 from inbox.security import admin_required, login_required
@@ -80,22 +78,8 @@ def export():
     session = services().db.read_session()
     tz = ZoneInfo(shop_timezone_name(session, services().settings.shop_timezone))
 
-    def generate():
-        yield "\ufeff"
-        try:
-            for row in export_rows(session, criteria, tz):
-                buffer = io.StringIO()
-                csv.writer(buffer).writerow([csv_safe(cell) for cell in row])
-                yield buffer.getvalue()
-        finally:
-            session.close()
-
     filename = f"customers-{utcnow().astimezone(tz):%Y%m%d-%H%M}.csv"
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(export_rows(session, criteria, tz), session, filename)
 
 
 def _customer_or_404(customer_id: int) -> Customer:

@@ -3,32 +3,28 @@ activation for admins, the CSV export for admins, and sending a survey from a ch
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 
 from bot.flow_turns import send_flow
 from crm.bot_texts import load_texts
 from crm.clock import utcnow
-from crm.customer_directory import csv_safe
 from crm.flows import NotStarted, count_runs
 from crm.models import Customer
 from crm.shop import shop_timezone_name
 from crm.survey_results import Period, export_rows, survey_results
 from crm.surveys import get_survey, list_surveys
+from inbox.csv_export import csv_download
 from inbox.errors import error_text
 from inbox.security import admin_required, login_required
 from inbox.staff_actions import row_or_404, staff_change
@@ -108,22 +104,8 @@ def export(survey_id: int):
     with staff_change("surveys.export", ("survey", survey_id), detail):
         pass
 
-    def generate():
-        yield "\ufeff"
-        try:
-            for row in export_rows(session, survey, tz, period):
-                buffer = io.StringIO()
-                csv.writer(buffer).writerow([csv_safe(cell) for cell in row])
-                yield buffer.getvalue()
-        finally:
-            session.close()
-
     filename = f"survey-{survey_id}-{utcnow().astimezone(tz):%Y%m%d-%H%M}.csv"
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(export_rows(session, survey, tz, period), session, filename)
 
 
 @bp.post("/send")
