@@ -40,6 +40,9 @@ ERROR_TEXTS = {
     "away_message_invalid": _l("The away message needs 1 to 5,000 characters."),
     "timezone_invalid": _l("Unknown time zone."),
     "bot_text_invalid": _l("A bot text needs 1 to 5,000 characters."),
+    "survey_saved": _l(
+        "The survey is saved. Runs in progress finish on the questions they began with."
+    ),
     "survey_sent": _l("The survey was sent; its first question is on its way."),
     "survey_blocked": _l("This customer has blocked the account; LINE would not deliver."),
     "survey_in_a_run": _l("This customer is answering another survey; send this one later."),

@@ -4,6 +4,7 @@ activation for admins, the CSV export for admins, and sending a survey from a ch
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -16,18 +17,37 @@ from flask import (
     url_for,
 )
 
+from bot.flow_messages import question_messages
 from bot.flow_turns import send_flow
+from crm.attributes import list_definitions
 from crm.bot_texts import load_texts
 from crm.clock import utcnow
-from crm.flows import NotStarted, count_runs
+from crm.flow_steps import Problem, check_steps, read_steps
+from crm.flows import NotStarted, count_runs, newest_version
 from crm.models import Customer
 from crm.shop import shop_timezone_name
 from crm.survey_results import Period, export_rows, survey_results
-from crm.surveys import get_survey, list_surveys
+from crm.surveys import (
+    SETTINGS,
+    SurveyError,
+    change_survey,
+    create_survey,
+    get_survey,
+    list_surveys,
+)
 from inbox.csv_export import csv_download
 from inbox.errors import error_text
 from inbox.security import admin_required, login_required
 from inbox.staff_actions import row_or_404, staff_change
+from inbox.survey_builder import (
+    NEW_ROWS,
+    TYPES,
+    Row,
+    problem_row,
+    questions_of,
+    rows_from_form,
+    rows_of,
+)
 from request_scope import request_session, services
 
 bp = Blueprint("inbox_surveys", __name__, url_prefix="/inbox/surveys")
@@ -128,3 +148,116 @@ def send_to_customer():
     else:
         flash(error_text("survey_sent"), "ok")
     return redirect(back)
+
+
+def _settings_from_form() -> dict:
+    form = request.form
+    return {
+        "name": form.get("name", "").strip()[:100],
+        "keyword": form.get("keyword", "").strip()[:50] or None,
+        "on_follow": form.get("on_follow") == "1",
+        "expire_hours": max(1, min(form.get("expire_hours", 24, type=int) or 24, 720)),
+        "remind_after_hours": form.get("remind_after_hours", type=int) or None,
+        "thanks": form.get("thanks", "").strip()[:5000] or None,
+    }
+
+
+def _builder(survey=None, settings=None, rows=None, problem=None, status=200):
+    session = request_session()
+    rows = [row for row in rows or [] if not row.blank]
+    shown = rows + [Row() for _ in range(NEW_ROWS)]
+    return (
+        render_template(
+            "inbox/survey_form.html",
+            survey=survey,
+            settings=settings,
+            rows=shown,
+            types=TYPES,
+            definitions=list_definitions(session),
+            problem=problem,
+            problem_row=problem_row(problem.field) if problem else None,
+            preview=_preview(questions_of(rows)),
+        ),
+        status,
+    )
+
+
+def _preview(questions: list[dict]) -> list[dict]:
+    """Each question as the customer will see it: its text and its buttons."""
+    if check_steps(questions):
+        return []  # not runnable yet: the error above says why
+    stand_in = SimpleNamespace(id=0, selected=[])
+    texts = load_texts(request_session())
+    shown = []
+    for step in read_steps(questions):
+        if not step.text:
+            continue
+        for message in question_messages(stand_in, step, texts):
+            buttons = [
+                i["action"].get("label", "") for i in message.get("quickReply", {}).get("items", [])
+            ]
+            if message["type"] == "flex":
+                footer = message["contents"]["footer"]["contents"]
+                buttons = [b["action"]["label"] for b in footer]
+            shown.append({"text": step.text, "buttons": buttons, "type": step.type})
+    return shown
+
+
+@bp.get("/new")
+@admin_required
+def new():
+    return _builder(settings={"expire_hours": 24, "on_follow": False})
+
+
+@bp.post("/new")
+@admin_required
+def create():
+    settings, rows = _settings_from_form(), rows_from_form(request.form)
+    if request.form.get("action") == "add":
+        return _builder(settings=settings, rows=rows)
+    try:
+        with staff_change("surveys.create", detail={"name": settings["name"]}) as (tx, detail):
+            if not settings["name"]:
+                raise SurveyError(Problem("name", "the survey needs a name"))
+            survey = create_survey(tx, settings.pop("name"), questions_of(rows), **settings)
+            detail["survey"] = survey.id
+            survey_id = survey.id
+    except SurveyError as exc:
+        return _builder(settings=_settings_from_form(), rows=rows, problem=exc.problem, status=422)
+    flash(error_text("survey_saved"), "ok")
+    return redirect(url_for("inbox_surveys.show", survey_id=survey_id))
+
+
+@bp.get("/<id:survey_id>/edit")
+@admin_required
+def edit(survey_id: int):
+    session = request_session()
+    survey = get_survey(session, survey_id) or abort(404)
+    settings = {name: getattr(survey, name) for name in SETTINGS}
+    settings["keyword"] = survey.keyword
+    rows = rows_of(newest_version(session, survey).steps)
+    return _builder(survey=survey, settings=settings, rows=rows)
+
+
+@bp.post("/<id:survey_id>/edit")
+@admin_required
+def update(survey_id: int):
+    settings, rows = _settings_from_form(), rows_from_form(request.form)
+    survey = get_survey(request_session(), survey_id) or abort(404)
+    if request.form.get("action") == "add":
+        return _builder(survey=survey, settings=settings, rows=rows)
+    try:
+        with staff_change("surveys.edit", ("survey", survey_id)) as (tx, _detail):
+            changing = get_survey(tx, survey_id) or abort(404)
+            questions = questions_of(rows)
+            if questions == newest_version(tx, changing).steps:
+                questions = None  # unchanged: no new version
+            if not settings["name"]:
+                raise SurveyError(Problem("name", "the survey needs a name"))
+            change_survey(tx, changing, {**settings, "questions": questions})
+    except SurveyError as exc:
+        return _builder(
+            survey=survey, settings=settings, rows=rows, problem=exc.problem, status=422
+        )
+    flash(error_text("survey_saved"), "ok")
+    return redirect(url_for("inbox_surveys.show", survey_id=survey_id))
