@@ -47,6 +47,8 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# A JSON value where Python's None is SQL NULL rather than JSON null (a skipped answer).
+AnswerValue = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 timestamp = Annotated[datetime, mapped_column(UTCDateTime())]

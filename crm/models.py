@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, BigId, JSONDocument, created_at, updated_at
+from crm.db import AnswerValue, Base, BigId, JSONDocument, created_at, updated_at
 
 # Follow states of a customer towards the shop's LINE account.
 FOLLOWING = "following"
@@ -521,7 +521,7 @@ class FlowAnswer(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("flow_runs.id", ondelete="CASCADE"))
     flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))  # for results
     step_key: Mapped[str] = mapped_column(String(40))
-    value: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    value: Mapped[Any] = mapped_column(AnswerValue, nullable=True)  # skipped: SQL NULL
     answered_at: Mapped[datetime]
 
     __table_args__ = (

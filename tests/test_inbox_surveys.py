@@ -56,12 +56,14 @@ def test_results_count_choices_score_nps_and_list_free_texts(db):
         db,
         [("lunch", 10, "最高"), ("lunch", 9, "良い"), ("dinner", 7, "普通"), ("lunch", 3, "遅い")],
     )
+    _answered(db, [(None, None, None)])  # every question skipped
     with db.read_session() as session:
         results = survey_results(session, session.get(Flow, survey_id))
-    assert results.started == 4 and results.completion_rate == 1.0
+    assert results.started == 5 and results.completion_rate == 1.0
     scene, nps, comment = results.questions
-    assert scene.counts == [("ランチ", 3), ("ディナー", 1)]
-    assert nps.answered == 4 and nps.mean == 7.25
+    assert scene.counts == [("ランチ", 3), ("ディナー", 1)] and scene.skipped == 1
+    assert nps.answered == 4 and nps.mean == 7.25 and nps.skipped == 1
+    assert (comment.answered, comment.skipped) == (4, 1)
     assert nps.nps == 25.0  # 2 promoters, 1 detractor, of 4
     assert [text for text, *_ in comment.texts] == ["遅い", "普通", "良い", "最高"]
 
