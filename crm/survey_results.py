@@ -5,13 +5,14 @@ index); what remains in Python is per distinct value, not per answer."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from crm.flow_steps import CHOICE_TYPES, NPS, SCALES, TEXT, Step, read_steps
@@ -113,12 +114,14 @@ def _grouped_answers(
     grouped: dict[str, Counter] = {}
     counted = [step.key for step in steps if step.asks and step.type != TEXT]
     if counted:
+        as_text = cast(FlowAnswer.value, Text)  # text groups faster than JSONB on PostgreSQL
         statement = (
-            _answers(survey_id, period, FlowAnswer.step_key, FlowAnswer.value, func.count())
+            _answers(survey_id, period, FlowAnswer.step_key, as_text, func.count())
             .where(FlowAnswer.step_key.in_(counted))
-            .group_by(FlowAnswer.step_key, FlowAnswer.value)
+            .group_by(FlowAnswer.step_key, as_text)
         )
         for key, value, count in session.execute(statement):
+            value = None if value is None else json.loads(value)
             grouped.setdefault(key, Counter())[_hashable(value)] += count
     texts = [step.key for step in steps if step.type == TEXT]
     if texts:
