@@ -191,3 +191,42 @@ def test_survey_results_draw_charts_in_japanese_and_english(
     page.wait_for_selector("text=Completion rate")
     assert page.locator("text=NPS").count() >= 1
     assert page.errors == [] and page.dialogs == []
+
+
+def test_an_admin_builds_a_survey_with_a_preview(page, live_app, line, db, make_staff, tmp_path):
+    import os
+
+    staff = make_staff()
+    url = _app_url(line)
+    _sign_in(page, url, staff.email)
+    page.wait_for_selector(".topbar")
+    page.goto(f"{url}/inbox/surveys")
+    page.click("text=新しいアンケート")
+    page.fill("input[name=name]", "ランチアンケート")
+    page.fill("input[name=keyword]", "ランチ")
+    page.fill("textarea[name=q0_text]", "今日のメニューはいかがでしたか？")
+    page.select_option("select[name=q0_type]", "single_choice")
+    page.fill("textarea[name=q0_choices]", "満足 #満足\nふつう\n不満 #要フォロー")
+    page.click("button[value=add]")
+    page.wait_for_selector("textarea[name=q1_text]")
+    page.fill("textarea[name=q1_text]", "おすすめ度は？")
+    page.select_option("select[name=q1_type]", "nps")
+    page.click("button[value=add]")
+    page.wait_for_selector(".preview-buttons >> nth=1")
+    assert page.locator(".preview .bubble").all_inner_texts() == [
+        "今日のメニューはいかがでしたか？",
+        "おすすめ度は？",
+    ]
+    assert "不満" in page.inner_text(".preview-buttons >> nth=0")
+    page.screenshot(
+        path=str(os.environ.get("SCREENSHOT_DIR", tmp_path)) + "/survey-builder.png",
+        full_page=True,
+    )
+    page.click("button[value=save]")
+    page.wait_for_selector("text=アンケートを保存しました")
+    assert page.locator("h1").inner_text() == "ランチアンケート"
+    page.click("text=編集")
+    page.click("text=English")
+    page.wait_for_selector("text=Edit survey")
+    assert page.input_value("textarea[name=q0_choices]") == "満足 #満足\nふつう\n不満 #要フォロー"
+    assert page.errors == [] and page.dialogs == []
