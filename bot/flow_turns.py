@@ -293,10 +293,11 @@ def send_flow(
     now: datetime,
     texts: dict[str, str],
     trigger: str,
+    context: dict[str, Any] | None = None,
 ) -> Prompt | NotStarted:
     """Start a flow from outside the chat (staff, the API, a campaign): the first question is
     pushed, with a retry key, by the worker."""
-    started = start_run(session, customer, flow, now, trigger)
+    started = start_run(session, customer, flow, now, trigger, context)
     if isinstance(started, Prompt):
         messages = [text_message(step.text) for step in started.messages]
         if started.question is not None:

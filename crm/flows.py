@@ -38,6 +38,7 @@ from crm.models import (
     FlowRun,
     FlowVersion,
 )
+from crm.notes import MAX_NOTE_LENGTH, add_note
 from crm.tags import find_or_create_tag, find_tag, tag_customer, untag_customer
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Effects:
     remove_tags: list[str] = field(default_factory=list)
     attribute: tuple[str, str] | None = None  # (name, value as text)
     needs_reply: bool = False
+    note: str | None = None  # for staff, on the customer, when the answer needs a reply
 
 
 def create_flow(session: Session, kind: str, name: str, steps: list[dict], **options: Any) -> Flow:
@@ -154,7 +156,12 @@ def _remember(session: Session, run: FlowRun) -> None:
 
 
 def start_run(
-    session: Session, customer: Customer, flow: Flow, now: datetime, trigger: str
+    session: Session,
+    customer: Customer,
+    flow: Flow,
+    now: datetime,
+    trigger: str,
+    context: dict[str, Any] | None = None,
 ) -> Prompt | NotStarted:
     """Start `flow` for the customer, by the rules in this module's docstring."""
     if not flow.active:
@@ -184,6 +191,7 @@ def start_run(
         started_at=now,
         last_activity_at=now,
         expires_at=now + timedelta(hours=flow.expire_hours),
+        **(context or {}),  # conversation_id, staff_id
     )
     try:
         with session.begin_nested():
@@ -235,6 +243,8 @@ def answer_step(
     if went.branch is not None:
         effects.add_tags += list(went.branch.tags)
         effects.needs_reply = went.branch.needs_reply
+        if went.branch.needs_reply:
+            effects.note = f"{run.flow.name}: {step.text} → {shown_answer(step, value)}"
     return _settle(session, run, went.key, now), effects
 
 
@@ -243,6 +253,14 @@ def _keep_answer(session: Session, run: FlowRun, step: Step, value: Any, now: da
         run_id=run.id, flow_id=run.flow_id, step_key=step.key, value=value, answered_at=now
     )
     session.add(answer)
+
+
+def shown_answer(step: Step, value: Any) -> str:
+    """An answer as staff read it: choice labels rather than stored values."""
+    labels = {choice.value: choice.label for choice in step.choices}
+    if isinstance(value, list):
+        return "、".join(labels.get(v, v) for v in value)
+    return str(labels.get(value, value))
 
 
 def effects_of(step: Step, value: Any) -> Effects:
@@ -403,6 +421,8 @@ def apply_effects(
     attribute = _set_attribute(session, customer_id, effects.attribute)
     if effects.needs_reply:
         note_customer_message(session, customer_id, now, run.flow.name)
+    if effects.note:
+        add_note(session, customer_id, None, effects.note[:MAX_NOTE_LENGTH])
     if effects.add_tags or effects.remove_tags or attribute or effects.needs_reply:
         detail = {
             "run": run.id,

@@ -482,6 +482,11 @@ class FlowRun(Base):
         JSONDocument, default=list
     )  # multiple choice so far
     trigger: Mapped[str] = mapped_column(String(16))
+    # What the run is about, when staff started it: the chat they resolved (CSAT) and who.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     started_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
     expires_at: Mapped[datetime]

@@ -14,8 +14,8 @@ class NoteError(ValueError):
     """A note that cannot be saved."""
 
 
-def add_note(session: Session, customer_id: int, staff_id: int, body: str) -> Note:
-    """Save a note; empty or overlong notes are refused."""
+def add_note(session: Session, customer_id: int, staff_id: int | None, body: str) -> Note:
+    """Save a note (staff_id None: written by the bot); empty or overlong notes are refused."""
     body = body.replace("\r\n", "\n").strip()
     if not body or len(body) > MAX_NOTE_LENGTH:
         raise NoteError("note_invalid")

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from crm.attributes import find_attribute
 from crm.flow_steps import Problem, check_steps, read_steps
-from crm.flows import answers_of, create_flow, keyword_form, newest_version, replace_steps
+from crm.flows import (
+    answers_of,
+    create_flow,
+    keyword_form,
+    newest_version,
+    replace_steps,
+    shown_answer,
+)
 from crm.models import Flow, FlowRun
 from crm.shop_settings import read_setting, write_setting
 
@@ -217,7 +224,7 @@ def latest_surveys_of(session: Session, customer_id: int, limit: int = 5) -> lis
     latest = (
         select(func.max(FlowRun.id))
         .join(Flow, Flow.id == FlowRun.flow_id)
-        .where(FlowRun.customer_id == customer_id, Flow.kind == SURVEY)
+        .where(FlowRun.customer_id == customer_id, Flow.kind.in_((SURVEY, "csat")))
         .group_by(FlowRun.flow_id)
     )
     statement = (
@@ -229,21 +236,12 @@ def latest_surveys_of(session: Session, customer_id: int, limit: int = 5) -> lis
     for run in runs:
         steps = {step.key: step for step in read_steps(run.version.steps)}
         shown = [
-            (steps[key].text if key in steps else key, _shown(steps.get(key), value))
+            (steps[key].text, None if value is None else shown_answer(steps[key], value))
             for key, value in answers[run.id].items()
+            if key in steps
         ]
         found.append(CustomerSurvey(run.flow, run, shown))
     return found
-
-
-def _shown(step, value: Any) -> Any:
-    """A choice's label rather than its stored value."""
-    if step is None or not step.choices or value is None:
-        return value
-    labels = {choice.value: choice.label for choice in step.choices}
-    if isinstance(value, list):
-        return "、".join(labels.get(v, v) for v in value)
-    return labels.get(value, value)
 
 
 def active_surveys(session: Session) -> list[Flow]:

@@ -9,6 +9,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.flow_turns import send_flow
+from crm.bot_texts import load_texts
 from crm.canned_responses import list_canned_responses
 from crm.clock import utcnow
 from crm.conversations import (
@@ -22,8 +24,10 @@ from crm.conversations import (
     mark_read,
     set_status,
 )
+from crm.csat import csat_to_send
+from crm.flows import NotStarted
 from crm.interactions import list_interactions
-from crm.models import Conversation, Customer, Interaction, Staff
+from crm.models import CONVERSATION_RESOLVED, Conversation, Customer, Interaction, Staff
 from crm.staff import active_staff
 from crm.staff_replies import ReplyError, queue_staff_reply, retry_failed
 from inbox.customer_panel import panel_context
@@ -215,11 +219,27 @@ def change_status(conversation_id: int):
     try:
         with staff_change(
             "conversation.status", ("conversation", conversation_id), {"status": status}
-        ) as (tx, _d):
-            set_status(row_or_404(tx, Conversation, conversation_id), status)
+        ) as (tx, detail):
+            conversation = row_or_404(tx, Conversation, conversation_id)
+            resolving = status == CONVERSATION_RESOLVED != conversation.status
+            set_status(conversation, status)
+            if resolving:
+                detail["csat"] = _ask_satisfaction(tx, conversation)
     except ConversationError:
         abort(400)
     return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
+
+
+def _ask_satisfaction(session, conversation: Conversation) -> bool:
+    """CSAT after a resolution, when the shop asks for it (crm/csat.py); True if sent."""
+    now = utcnow()
+    flow = csat_to_send(session, conversation, now)
+    if flow is None:
+        return False
+    context = {"conversation_id": conversation.id, "staff_id": g.staff.id}
+    customer = session.get(Customer, conversation.customer_id)
+    started = send_flow(session, customer, flow, now, load_texts(session), "staff", context)
+    return not isinstance(started, NotStarted)
 
 
 @bp.post("/<id:conversation_id>/assign")

@@ -43,6 +43,8 @@ ERROR_TEXTS = {
     "survey_saved": _l(
         "The survey is saved. Runs in progress finish on the questions they began with."
     ),
+    "csat_days_invalid": _l("Choose 0 to 365 days."),
+    "csat_question_invalid": _l("The question needs 1 to 1,000 characters."),
     "survey_sent": _l("The survey was sent; its first question is on its way."),
     "survey_blocked": _l("This customer has blocked the account; LINE would not deliver."),
     "survey_in_a_run": _l("This customer is answering another survey; send this one later."),

@@ -30,6 +30,7 @@ from crm.canned_responses import (
     save_canned_response,
 )
 from crm.clock import utcnow
+from crm.csat import CsatError, CsatSettings, load_csat_settings, save_csat_settings
 from crm.models import ROLES, AttributeDefinition, CannedResponse, Staff, Tag
 from crm.shop import ShopSettingError, set_shop_timezone, shop_timezone_name
 from crm.staff import StaffError, create_staff, list_staff, set_password, update_staff
@@ -230,7 +231,27 @@ def shop():
         texts=load_raw_texts(session),
         text_keys=EDITABLE_BOT_TEXTS,
         timezone=shop_timezone_name(session, services().settings.shop_timezone),
+        csat=load_csat_settings(session),
     )
+
+
+@bp.post("/csat")
+@admin_required
+def save_csat():
+    """Ask customers for a 1–5 score when a chat is resolved."""
+    form = request.form
+    days = form.get("quiet_days", type=int)
+    settings = CsatSettings(
+        enabled=form.get("enabled") == "1",
+        quiet_days=-1 if days is None else days,  # refused below
+        question=form.get("question", "").strip(),
+    )
+    try:
+        with staff_change("settings.csat", detail={"enabled": settings.enabled}) as (tx, _d):
+            save_csat_settings(tx, settings)
+    except CsatError as exc:
+        return _done("inbox_settings.shop", str(exc))
+    return _done("inbox_settings.shop")
 
 
 @bp.post("/hours")

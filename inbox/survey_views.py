@@ -16,15 +16,17 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy import select
 
 from bot.flow_messages import question_messages
 from bot.flow_turns import send_flow
 from crm.attributes import list_definitions
 from crm.bot_texts import load_texts
 from crm.clock import utcnow
+from crm.csat import CSAT, scores_by_staff
 from crm.flow_steps import Problem, check_steps, read_steps
 from crm.flows import NotStarted, count_runs, newest_version
-from crm.models import Customer
+from crm.models import Customer, Flow
 from crm.shop import shop_timezone_name
 from crm.survey_results import Period, export_rows, survey_results
 from crm.surveys import (
@@ -51,6 +53,7 @@ from inbox.survey_builder import (
 from request_scope import request_session, services
 
 bp = Blueprint("inbox_surveys", __name__, url_prefix="/inbox/surveys")
+CSAT_DAYS_SHOWN = 30
 
 
 def _shop_tz(session) -> ZoneInfo:
@@ -78,14 +81,23 @@ def index():
     session = request_session()
     surveys = list_surveys(session)
     runs = {survey.id: count_runs(session, survey.id) for survey in surveys}
-    return render_template("inbox/surveys.html", surveys=surveys, runs=runs)
+    csat = session.scalars(select(Flow).where(Flow.kind == CSAT)).first()
+    staff_scores = scores_by_staff(session, utcnow() - timedelta(days=CSAT_DAYS_SHOWN))
+    return render_template(
+        "inbox/surveys.html",
+        surveys=surveys,
+        runs=runs,
+        csat=csat,
+        staff_scores=staff_scores,
+        csat_days=CSAT_DAYS_SHOWN,
+    )
 
 
 @bp.get("/<id:survey_id>")
 @login_required
 def show(survey_id: int):
     session = request_session()
-    survey = get_survey(session, survey_id) or abort(404)
+    survey = get_survey(session, survey_id) or _csat_survey(session, survey_id) or abort(404)
     period, since, until = _period(_shop_tz(session))
     results = survey_results(session, survey, period)
     charts = [
@@ -96,6 +108,12 @@ def show(survey_id: int):
     return render_template(
         "inbox/survey.html", results=results, since=since, until=until, charts=charts
     )
+
+
+def _csat_survey(session, flow_id: int) -> Flow | None:
+    """The CSAT flow's results use the same page."""
+    flow = session.get(Flow, flow_id)
+    return flow if flow is not None and flow.kind == CSAT else None
 
 
 @bp.post("/<id:survey_id>/active")
@@ -114,7 +132,7 @@ def export(survey_id: int):
     """One row per run, UTF-8 with a BOM so Excel in Japan reads it; cells that would run as
     formulas are defused."""
     session = services().db.read_session()
-    survey = get_survey(session, survey_id)
+    survey = get_survey(session, survey_id) or _csat_survey(session, survey_id)
     if survey is None:
         session.close()
         abort(404)
