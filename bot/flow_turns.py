@@ -218,6 +218,8 @@ REASK_TEXTS = {
 def on_flow_postback(turn: Turn) -> None:
     """`action=flow&do=answer|toggle|done|cancel&run=…&step=…`: a tap on a question's button.
     A tap on another run's or an earlier question's button changes nothing."""
+    if turn.event.is_standby:
+        return  # another channel is answering this chat: nothing changes
     data = {
         key: values[0] for key, values in parse_qs(str(turn.event.postback.get("data"))).items()
     }
@@ -277,6 +279,8 @@ TAP_VERBS: dict[str, Callable[[Turn, FlowRun, dict[str, str]], None]] = {
 
 def on_survey_postback(turn: Turn) -> None:
     """`action=survey&id=…`: a rich-menu or Flex button that starts a survey."""
+    if turn.event.is_standby:
+        return
     data = parse_qs(str(turn.event.postback.get("data")))
     flow_id = (data.get("id") or [""])[0]
     flow = turn.session.get(Flow, int(flow_id)) if flow_id.isdigit() else None

@@ -29,6 +29,7 @@ from crm.models import (
 )
 
 TEXTS_SHOWN = 50
+PUSHED_TRIGGERS = ("staff", "api", "campaign")
 EXPORT_BATCH = 2000
 
 
@@ -56,6 +57,7 @@ class SurveyResults:
     survey: Flow
     runs: dict[str, int]
     questions: list[QuestionResult]
+    sent: int = 0  # runs started by a push (staff, the API, a campaign) rather than the customer
 
     @property
     def started(self) -> int:
@@ -75,7 +77,14 @@ def survey_results(session: Session, survey: Flow, period: Period = Period()) ->
         for step in steps
         if step.asks
     ]
-    return SurveyResults(survey, runs, questions)
+    return SurveyResults(survey, runs, questions, _sent(session, survey.id, period))
+
+
+def _sent(session: Session, survey_id: int, period: Period) -> int:
+    statement = select(func.count()).where(
+        FlowRun.flow_id == survey_id, FlowRun.trigger.in_(PUSHED_TRIGGERS)
+    )
+    return session.scalar(_in_period(statement, period))
 
 
 def _in_period(statement, period: Period):

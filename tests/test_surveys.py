@@ -375,3 +375,51 @@ def test_a_quiet_run_gets_one_reminder_then_expires(db, chat, services, line):
     first, reminder, question = [m["message"]["text"] for m in sb.delivered(chat.line, chat.user)]
     assert first == question == "ご感想は？"  # asked, then asked again once with the reminder
     assert "回答の途中です" in reminder
+
+
+def test_numbers_dates_by_the_picker_and_several_choices_by_typing(db, chat):
+    with db.transaction() as session:
+        create_survey(
+            session,
+            "予約",
+            [
+                {"key": "budget", "text": "ご予算は？", "type": "number", "min": 0, "max": 100000},
+                {"key": "day", "text": "ご希望日は？", "type": "date"},
+                {
+                    "key": "menu",
+                    "text": "気になるメニューは？",
+                    "type": "multiple_choice",
+                    "choices": [
+                        {"label": "パスタ", "value": "pasta"},
+                        {"label": "ピザ", "value": "pizza"},
+                        {"label": "サラダ", "value": "salad"},
+                    ],
+                },
+            ],
+            keyword="予約",
+        )
+    chat.say("予約")
+    [sorry, again] = chat.say("たくさん")
+    assert "数字" in sorry["text"] and again["text"] == "ご予算は？"
+    [day] = chat.say("12,000円")
+    picker = day["quickReply"]["items"][0]["action"]
+    [menu] = chat.tap(picker["data"], {"date": "2026-04-01"})  # LINE's date picker
+    assert menu["type"] == "flex"
+    [thanks] = chat.say("1と3")
+    assert thanks["text"].startswith("ご回答ありがとう")
+    [run] = _runs(db, chat)
+    assert _answers(db, run.id) == {
+        "budget": 12000,
+        "day": "2026-04-01",
+        "menu": ["pasta", "salad"],
+    }
+
+
+def test_standby_events_do_not_move_a_run(db, survey, chat):
+    chat.say("アンケート")
+    standby = lp.text(chat.user, "ランチ")
+    standby["mode"] = "standby"
+    assert chat.post_events(standby).status_code == 200
+    chat.work()
+    [run] = _runs(db, chat)
+    assert run.step_key == "scene" and _answers(db, run.id) == {}
