@@ -40,6 +40,7 @@ from crm.flows import (
     follow_flows,
     resume_run,
     runs_to_remind,
+    shown_answer,
     start_run,
     toggle_choice,
     unreadable_answer,
@@ -251,7 +252,14 @@ def _tap_answer(turn: Turn, run: FlowRun, data: dict[str, str]) -> None:
     if isinstance(value, Unreadable) or step.type == MULTIPLE_CHOICE:
         turn.reply([text_message(turn.texts["flow_stale_tap"])])
         return
+    _note_tap(turn, step, value)
     _after_answer(turn, *answer_step(turn.session, run, value, turn.now))
+
+
+def _note_tap(turn: Turn, step: Step, value: Any) -> None:
+    """The tap on the timeline as staff read it (`満足度は？ → 4`), not as postback data."""
+    if turn.recorded is not None:
+        turn.recorded.text = f"{step.text} → {shown_answer(step, value)}"
 
 
 def _tap_toggle(turn: Turn, run: FlowRun, data: dict[str, str]) -> None:
@@ -267,6 +275,7 @@ def _tap_done(turn: Turn, run: FlowRun, data: dict[str, str]) -> None:
     if not run.selected:
         turn.reply([text_message(turn.texts["flow_pick_first"])])
         return
+    _note_tap(turn, current_step(run), list(run.selected))
     _after_answer(turn, *answer_step(turn.session, run, list(run.selected), turn.now))
 
 

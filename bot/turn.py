@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.events import LineEvent
 from crm.conversations import conversation_for, note_customer_answer, note_customer_message
 from crm.interactions import record_inbound
-from crm.models import Customer
+from crm.models import Customer, Interaction
 from crm.shop import shop_timezone_name
 
 
@@ -27,6 +27,7 @@ class Turn:
     texts: dict[str, str]
     now: datetime
     replies: list[dict[str, Any]] = field(default_factory=list)
+    recorded: Interaction | None = None  # the event's inbound interaction, once logged
     default_timezone: str = "Asia/Tokyo"  # SHOP_TIMEZONE; staff may override it in settings
 
     def reply(self, messages: list[dict[str, Any]]) -> None:
@@ -35,8 +36,8 @@ class Turn:
             self.replies.extend(messages)
 
     def record(self, kind: str, **fields: Any) -> None:
-        """Log the event as an inbound interaction of this customer."""
-        record_inbound(
+        """Log the event as an inbound interaction of this customer (kept as `recorded`)."""
+        self.recorded = record_inbound(
             self.session,
             self.customer,
             kind=kind,

@@ -23,6 +23,7 @@ from crm.models import (
     FlowAnswer,
     FlowRun,
     FlowVersion,
+    Interaction,
 )
 from crm.surveys import create_survey
 from crm.tags import tags_of
@@ -169,6 +170,13 @@ def test_a_visit_survey_by_taps_and_typing_becomes_customer_data(db, survey, cha
         ).one()
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "flow.answer")).all()
     assert conversation.awaiting_reply is False  # answers do not ask staff for a reply
+    with db.read_session() as session:
+        taps = session.scalars(
+            select(Interaction.text).where(
+                Interaction.customer_id == customer.id, Interaction.kind == "postback"
+            )
+        ).all()
+    assert taps == ["ご利用シーンは？ → ランチ", "おすすめ度は？ → 9"]  # the timeline reads
     assert [a.detail["added_tags"] for a in audit] == [["ランチ"]]
 
 
