@@ -43,6 +43,7 @@ format: setup ## Format the code
 bench: setup ## Run the benchmarks and print their tables
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/handling.py
+	$(BIN)/python bench/surveys.py
 	$(BIN)/python bench/inbox.py
 
 messages: setup ## Re-extract the inbox's texts and update the ja/en catalogues
