@@ -533,3 +533,15 @@ class FlowAnswer(Base):
         UniqueConstraint("run_id", "step_key"),
         Index("ix_flow_answers_results", "flow_id", "step_key", "answered_at"),
     )
+
+
+class Segment(Base):
+    """A saved audience: a condition tree (crm/segments.py), evaluated whenever it is used."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]

@@ -1,0 +1,332 @@
+"""Segments: a JSON condition tree compiled to one SQL condition on `customers`.
+
+    {"all": [COND | {"any": [COND, ...]}, ...]}  or  {"any": [COND | {"all": [...]}, ...]}
+    COND = {"field": F, "op": OP, "value": V}
+
+Fields come from a registry (`FIELDS` by name, `PREFIXED` by the part before `:`), so later
+features add theirs without touching the compiler. Everything is SQLAlchemy Core: a segment is
+counted and listed by the database, never by loading customers into Python."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Float, Text, and_, cast, exists, false, func, not_, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from crm.attributes import find_attribute
+from crm.models import (
+    FOLLOW_STATES,
+    Customer,
+    CustomerAttribute,
+    CustomerTag,
+    FlowAnswer,
+    FlowRun,
+    Interaction,
+    Tag,
+)
+
+MAX_CONDITIONS = 50
+LARGEST = 1e15  # numbers compared with; beyond it a database could not bind them (or NaN)
+MESSAGE_KINDS = ("text", "sticker", "image", "video", "audio", "file", "location")
+
+
+class SegmentError(ValueError):
+    """A tree that cannot be compiled; `where` names the part at fault (conditions.all[2].op)."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Context:
+    """What compiling a condition may need: the session (to find an attribute) and now."""
+
+    session: Session
+    now: datetime
+
+
+Builder = Callable[[Context, str, Any, str], ColumnElement]  # (context, op, value, where)
+FIELDS: dict[str, Builder] = {}
+PREFIXED: dict[str, Callable[[Context, str, str, Any, str], ColumnElement]] = {}
+
+
+def register_field(name: str, builder: Builder) -> None:
+    """A field features add (stamps, coupons, topics, clicks…)."""
+    FIELDS[name] = builder
+
+
+def compile_conditions(context: Context, tree: Any) -> ColumnElement:
+    """The WHERE condition on `customers` for a tree; SegmentError for any invalid part."""
+    counter = [0]
+    return _group(context, tree, "conditions", depth=0, counter=counter)
+
+
+def _group(context: Context, tree: Any, where: str, depth: int, counter: list[int]):
+    if not isinstance(tree, dict) or len(tree) != 1 or next(iter(tree)) not in ("all", "any"):
+        raise SegmentError(where, 'a group is {"all": [...]} or {"any": [...]}')
+    ((kind, items),) = tree.items()
+    if not isinstance(items, list) or not items:
+        raise SegmentError(f"{where}.{kind}", "a group needs at least one condition")
+    parts = []
+    for index, item in enumerate(items):
+        at = f"{where}.{kind}[{index}]"
+        if isinstance(item, dict) and set(item) & {"all", "any"}:
+            if depth >= 1:
+                raise SegmentError(at, "groups nest one level deep")
+            parts.append(_group(context, item, at, depth + 1, counter))
+        else:
+            counter[0] += 1
+            if counter[0] > MAX_CONDITIONS:
+                raise SegmentError(at, f"at most {MAX_CONDITIONS} conditions")
+            parts.append(_condition(context, item, at))
+    return and_(*parts) if kind == "all" else or_(*parts)
+
+
+def _condition(context: Context, item: Any, where: str) -> ColumnElement:
+    if not isinstance(item, dict) or not isinstance(item.get("field"), str):
+        raise SegmentError(where, 'a condition is {"field", "op", "value"}')
+    field, op, value = item["field"], item.get("op"), item.get("value")
+    if not isinstance(op, str):
+        raise SegmentError(f"{where}.op", "the operator is missing")
+    builder = FIELDS.get(field)
+    if builder is not None:
+        return builder(context, op, value, where)
+    prefix, _, rest = field.partition(":")
+    if prefix in PREFIXED and rest:
+        return PREFIXED[prefix](context, rest, op, value, where)
+    raise SegmentError(f"{where}.field", f"unknown field {field!r}")
+
+
+def _bad_op(where: str, op: str, allowed) -> SegmentError:
+    return SegmentError(f"{where}.op", f"{op!r} is not one of {', '.join(allowed)}")
+
+
+def _text_value(value: Any, where: str) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool) or "\x00" in str(value):
+        raise SegmentError(f"{where}.value", "a text or a number")
+    return str(value)[:500]
+
+
+def _days(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 36500:
+        raise SegmentError(f"{where}.value", "a whole number of days")
+    return value
+
+
+# Customer columns ----------------------------------------------------------------------
+
+
+def _tag(context: Context, op: str, value: Any, where: str) -> ColumnElement:
+    name = _text_value(value, where)
+    tagged = exists().where(
+        CustomerTag.customer_id == Customer.id,
+        CustomerTag.tag_id == Tag.id,
+        Tag.name == name,
+    )
+    checks = {"has": tagged, "not_has": not_(tagged)}
+    if op not in checks:
+        raise _bad_op(where, op, checks)
+    return checks[op]
+
+
+def _equals_column(column, choices: tuple | None = None) -> Builder:
+    def build(context: Context, op: str, value: Any, where: str) -> ColumnElement:
+        if op not in ("eq", "ne"):
+            raise _bad_op(where, op, ("eq", "ne"))
+        if choices is not None and value not in choices:
+            raise SegmentError(f"{where}.value", f"one of {', '.join(map(str, choices))}")
+        if choices is None:
+            value = _text_value(value, where)
+        return column == value if op == "eq" else or_(column != value, column.is_(None))
+
+    return build
+
+
+def _days_ago(column) -> Builder:
+    """`lt N`: within the last N days; `gt N`: longer ago; `between [a, b]` days ago."""
+
+    def build(context: Context, op: str, value: Any, where: str) -> ColumnElement:
+        if op == "between":
+            if not isinstance(value, list) or len(value) != 2:
+                raise SegmentError(f"{where}.value", "[fewest, most] days ago")
+            low, high = sorted(_days(v, where) for v in value)
+            return column.between(
+                context.now - timedelta(days=high), context.now - timedelta(days=low)
+            )
+        if op not in ("lt", "gt"):
+            raise _bad_op(where, op, ("lt", "gt", "between"))
+        moment = context.now - timedelta(days=_days(value, where))
+        return column > moment if op == "lt" else column < moment
+
+    return build
+
+
+def _last_message(context: Context, op: str, value: Any, where: str) -> ColumnElement:
+    """Days since the customer's last message (not a follow or a tap)."""
+    last_inbound = (
+        select(func.max(Interaction.occurred_at))
+        .where(
+            Interaction.customer_id == Customer.id,
+            Interaction.direction == "in",
+            Interaction.kind.in_(MESSAGE_KINDS),
+        )
+        .scalar_subquery()
+    )
+    return _days_ago(last_inbound)(context, op, value, where)
+
+
+def _messages_in_days(context: Context, op: str, value: Any, where: str) -> ColumnElement:
+    """`{"field": "messages_in_days", "op": "gte", "value": {"days": 30, "count": 3}}`."""
+    if not isinstance(value, dict):
+        raise SegmentError(f"{where}.value", '{"days": N, "count": M}')
+    days, count = _days(value.get("days"), where), value.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= LARGEST:
+        raise SegmentError(f"{where}.value.count", "a whole number of messages")
+    counted = (
+        select(func.count())
+        .where(
+            Interaction.customer_id == Customer.id,
+            Interaction.direction == "in",
+            Interaction.kind.in_(MESSAGE_KINDS),
+            Interaction.occurred_at >= context.now - timedelta(days=days),
+        )
+        .scalar_subquery()
+    )
+    return _compare(counted, op, count, where)
+
+
+def _consent(context: Context, op: str, value: Any, where: str) -> ColumnElement:
+    if op != "eq" or not isinstance(value, bool):
+        raise SegmentError(where, 'marketing_consent takes "eq" with true or false')
+    return (
+        Customer.marketing_consent.is_(true()) if value else Customer.marketing_consent.is_(false())
+    )
+
+
+COMPARISONS = {
+    "eq": lambda c, v: c == v,
+    "ne": lambda c, v: c != v,
+    "lt": lambda c, v: c < v,
+    "lte": lambda c, v: c <= v,
+    "gt": lambda c, v: c > v,
+    "gte": lambda c, v: c >= v,
+}
+
+
+def _compare(column, op: str, value: Any, where: str) -> ColumnElement:
+    if op not in COMPARISONS:
+        raise _bad_op(where, op, COMPARISONS)
+    return COMPARISONS[op](column, value)
+
+
+# Attributes and survey answers ---------------------------------------------------------
+
+
+def _attribute(context: Context, name: str, op: str, value: Any, where: str) -> ColumnElement:
+    definition = find_attribute(context.session, name)
+    if definition is None:
+        raise SegmentError(f"{where}.field", f"no customer attribute named {name!r}")
+    stored = CustomerAttribute.value
+    numeric = definition.kind == "number"
+    column = cast(stored, Float) if numeric else stored
+    row = exists().where(
+        CustomerAttribute.customer_id == Customer.id,
+        CustomerAttribute.definition_id == definition.id,
+    )
+    if op == "is_set":
+        return row
+    if op == "not_set":
+        return not_(row)
+    if op == "contains":
+        return row.where(stored.like(f"%{_escaped(_text_value(value, where))}%", escape="\\"))
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise SegmentError(f"{where}.value", "a list of values")
+        return row.where(stored.in_([_text_value(v, where) for v in value]))
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise SegmentError(f"{where}.value", "[low, high]")
+        low, high = (_typed(v, numeric, where) for v in value)
+        return row.where(column.between(low, high))
+    if op == "ne":
+        return not_(row.where(stored == _text_value(value, where)))
+    return row.where(_compare(column, op, _typed(value, numeric, where), where))
+
+
+def _escaped(text: str) -> str:
+    """Text for LIKE, its wildcards taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _typed(value: Any, numeric: bool, where: str):
+    if not numeric:
+        return _text_value(value, where)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= LARGEST:
+        raise SegmentError(f"{where}.value", f"a number between -{LARGEST:.0e} and {LARGEST:.0e}")
+    return value
+
+
+def _survey_answer(context: Context, rest: str, op: str, value: Any, where: str) -> ColumnElement:
+    """`survey:<id>:<key>`: the customer's answer to that question in any run of that survey;
+    `answered` / `not_answered` take no value."""
+    survey_id, _, key = rest.partition(":")
+    if not survey_id.isdigit() or len(survey_id) > 18 or not key or "\x00" in key:
+        raise SegmentError(f"{where}.field", "survey:<survey id>:<question key>")
+    answer = exists().where(
+        FlowRun.customer_id == Customer.id,
+        FlowRun.flow_id == int(survey_id),
+        FlowAnswer.run_id == FlowRun.id,
+        FlowAnswer.step_key == key,
+        FlowAnswer.value.is_not(None),
+    )
+    as_text = cast(FlowAnswer.value, Text)
+    if op == "answered":
+        return answer
+    if op == "not_answered":
+        return not_(answer)
+    if op in ("eq", "ne"):
+        wanted = json.dumps(
+            _text_value(value, where) if isinstance(value, str) else value, ensure_ascii=False
+        )
+        inside = as_text.like(f"%{_escaped(wanted)}%", escape="\\")  # a multiple-choice list
+        chosen = answer.where(or_(as_text == wanted, inside))
+        return chosen if op == "eq" else not_(chosen)
+    if op in ("lt", "lte", "gt", "gte"):
+        return answer.where(_compare(cast(as_text, Float), op, _typed(value, True, where), where))
+    raise _bad_op(where, op, ("eq", "ne", "lt", "lte", "gt", "gte", "answered", "not_answered"))
+
+
+register_field("tag", _tag)
+register_field("follow_status", _equals_column(Customer.follow_status, FOLLOW_STATES))
+register_field("language", _equals_column(Customer.language))
+register_field("marketing_consent", _consent)
+register_field("followed_days", _days_ago(Customer.followed_at))
+register_field("first_contact_days", _days_ago(Customer.first_contact_at))
+register_field("last_contact_days", _days_ago(Customer.last_contact_at))
+register_field("last_message_days", _last_message)
+register_field("messages_in_days", _messages_in_days)
+PREFIXED["attribute"] = _attribute
+PREFIXED["survey"] = _survey_answer
+
+
+def count_matching(session: Session, tree: Any, now: datetime) -> int:
+    condition = compile_conditions(Context(session, now), tree)
+    return session.scalar(select(func.count()).select_from(Customer).where(condition))
+
+
+def matching_customers(
+    session: Session, tree: Any, now: datetime, before_id: int | None = None, limit: int = 50
+) -> list[Customer]:
+    """Matching customers, newest first (keyset by id)."""
+    statement = select(Customer).where(compile_conditions(Context(session, now), tree))
+    if before_id is not None:
+        statement = statement.where(Customer.id < before_id)
+    return list(session.scalars(statement.order_by(Customer.id.desc()).limit(limit)))
