@@ -278,3 +278,26 @@ def admin_client(client, make_staff):
     client.csrf = csrf_from(client.get("/inbox/settings/tags").text)
     client.staff = staff
     return client
+
+
+@pytest.fixture
+def token(db) -> str:
+    """A live API bearer token."""
+    from crm.api_tokens import create_api_token
+
+    with db.transaction() as session:
+        _row, plain = create_api_token(session, "tests")
+    return plain
+
+
+@pytest.fixture
+def api(client, token) -> Callable:
+    """`api(method, path, json=None, **query)` against /api/v1 with the bearer token."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def call(method, path, json=None, **params):
+        return client.open(
+            f"/api/v1{path}", method=method, json=json, query_string=params, headers=headers
+        )
+
+    return call

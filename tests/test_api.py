@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from api.spec import openapi_document
 from bot.handling import handle_pending_events
-from crm.api_tokens import create_api_token
 from crm.clock import utcnow
 from crm.interactions import record_inbound
 from crm.models import ApiToken, Customer, Interaction
@@ -18,14 +17,9 @@ from tests import sandbox_admin as sb
 
 
 @pytest.fixture
-def token(db):
-    with db.transaction() as session:
-        _row, plain = create_api_token(session, "tests")
-    return plain
-
-
-@pytest.fixture
 def api(client, token):
+    """GET only, as every test here reads (conftest's `api` takes a method)."""
+
     def get(path, **params):
         return client.get(
             f"/api/v1{path}", query_string=params, headers={"Authorization": f"Bearer {token}"}

@@ -12,7 +12,6 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from crm.api_tokens import create_api_token
 from crm.clock import utcnow
 from crm.interactions import queue_outbound, record_inbound
 from crm.models import Customer
@@ -20,13 +19,6 @@ from tests import line_payloads as lp
 from tests import sandbox_admin as sb
 
 EXAMPLES_PER_OPERATION = 40
-
-
-@pytest.fixture
-def token(db):
-    with db.transaction() as session:
-        _row, plain = create_api_token(session, "fuzz")
-    return plain
 
 
 @pytest.fixture

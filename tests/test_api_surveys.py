@@ -3,7 +3,6 @@
 import pytest
 from sqlalchemy import select
 
-from crm.api_tokens import create_api_token
 from crm.attributes import define_attribute
 from crm.models import BLOCKED, FOLLOWING, AuditEntry, Customer, Interaction
 from tests import line_payloads as lp
@@ -31,25 +30,6 @@ SURVEY = {
         {"key": "why", "text": "どの点が残念でしたか？", "type": "text"},
     ],
 }
-
-
-@pytest.fixture
-def token(db):
-    with db.transaction() as session:
-        _row, plain = create_api_token(session, "tests")
-    return plain
-
-
-@pytest.fixture
-def api(client, token):
-    headers = {"Authorization": f"Bearer {token}"}
-
-    def call(method, path, json=None, **params):
-        return client.open(
-            f"/api/v1{path}", method=method, json=json, query_string=params, headers=headers
-        )
-
-    return call
 
 
 def _customer(db, line_user_id=None, status=FOLLOWING) -> int:

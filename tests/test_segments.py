@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from crm.api_tokens import create_api_token
 from crm.attributes import define_attribute, set_customer_value
 from crm.clock import utcnow
 from crm.flows import answer_step, start_run
@@ -183,20 +182,6 @@ def test_an_invalid_tree_names_the_part_at_fault(db, shop, tree, where):
     with db.read_session() as session, pytest.raises(SegmentError) as caught:
         count_matching(session, tree, utcnow())
     assert caught.value.where == where
-
-
-@pytest.fixture
-def api(client, db):
-    with db.transaction() as session:
-        _row, token = create_api_token(session, "tests")
-    headers = {"Authorization": f"Bearer {token}"}
-
-    def call(method, path, json=None, **params):
-        return client.open(
-            f"/api/v1{path}", method=method, json=json, query_string=params, headers=headers
-        )
-
-    return call
 
 
 def test_the_api_counts_saves_and_lists(api, shop):
