@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.flex import render_flex
+from crm.flex import render_flex
 from crm.line_limits import MAX_QUICK_REPLY_ITEMS, MAX_QUICK_REPLY_LABEL, truncate_utf16
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.flex import FlexError, check_flex_message, render_flex
+from crm.flex import FlexError, check_flex_message, render_flex
 from bot.messages import greeting_messages, text_message
 from crm.bot_texts import DEFAULT_TEXTS
 from crm.line_limits import truncate_utf16
