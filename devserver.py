@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from crm.settings import SANDBOX_PORT, Settings
 from crm.surveys import seed_sample_survey
-from scheduler.runner import add_jobs
+from scheduler.runner import SenderLoops, add_jobs
 from worker import Worker
 
 
@@ -44,6 +44,8 @@ def main() -> None:
     jobs = BackgroundScheduler(timezone="UTC")  # production: python -m scheduler
     add_jobs(jobs, app.extensions["line_crm"])
     jobs.start()
+    senders = SenderLoops(app.extensions["line_crm"], loops=1)  # the scheduler's senders
+    senders.start()
     host = os.environ.get("HOST", "127.0.0.1")
     server = make_server(host, settings.port, app, threaded=True)
     _print_banner(settings, sandbox, host)
@@ -53,6 +55,7 @@ def main() -> None:
         pass
     finally:
         jobs.shutdown(wait=False)
+        senders.stop()
         worker.stop()
         if sandbox:
             sandbox.stop()

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from crm.flex import check_flex_message, render_flex
 from bot.messages import text_message
+from crm.flex import check_flex_message, render_flex
 from crm.flow_steps import (
     CHOICE_TYPES,
     DATE,

@@ -125,6 +125,7 @@ class Interaction(Base):
     reply_token: Mapped[str | None] = mapped_column(String(128))
     reply_token_expires_at: Mapped[datetime | None]
     retry_key: Mapped[str | None] = mapped_column(String(36), unique=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     delivery_method: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
@@ -239,6 +240,11 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None]
+    # The staff member's own LINE account, linked by a one-time code they send to the bot;
+    # campaign test sends go there.
+    line_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    line_link_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    line_link_code_expires_at: Mapped[datetime | None]
 
     @property
     def is_admin(self) -> bool:
@@ -545,3 +551,201 @@ class Segment(Base):
     conditions: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
+
+
+# Campaign life (crm/campaigns.py): a draft is edited; scheduled waits for its time (again and
+# again when recurring); sending while a run goes out; paused keeps its run's place.
+CAMPAIGN_DRAFT = "draft"
+CAMPAIGN_SCHEDULED = "scheduled"
+CAMPAIGN_SENDING = "sending"
+CAMPAIGN_SENT = "sent"
+CAMPAIGN_CANCELLED = "cancelled"
+CAMPAIGN_PAUSED = "paused"
+CAMPAIGN_STATUSES = (
+    CAMPAIGN_DRAFT,
+    CAMPAIGN_SCHEDULED,
+    CAMPAIGN_SENDING,
+    CAMPAIGN_SENT,
+    CAMPAIGN_CANCELLED,
+    CAMPAIGN_PAUSED,
+)
+
+# A delivery run's recipients (crm/delivery.py).
+RECIPIENT_PENDING = "pending"  # to be sent in a batch
+RECIPIENT_DEFERRED = "deferred"  # quiet hours: sent at `due_at`
+RECIPIENT_SENDING = "sending"  # in a claimed batch
+RECIPIENT_SENT = "sent"
+RECIPIENT_FAILED = "failed"
+RECIPIENT_HELD_BACK = "held_back"  # a politeness rule or the control group: never sent
+RECIPIENT_CANCELLED = "cancelled"  # the campaign was cancelled before their turn
+
+
+class Topic(Base):
+    """What a campaign is about (ランチ情報, イベント…); customers can opt out of each."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    description: Mapped[str | None] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[created_at]
+
+
+class CustomerTopic(Base):
+    """A customer's choice for one topic; no row means subscribed (the default)."""
+
+    __tablename__ = "customer_topics"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    subscribed: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[updated_at]
+
+    __table_args__ = (
+        PrimaryKeyConstraint("customer_id", "topic_id"),
+        Index("ix_customer_topics_topic", "topic_id", "subscribed", "customer_id"),
+    )
+
+
+class ConsentChange(Base):
+    """The history of a customer's marketing consent and topic choices: what, when, through
+    which channel (staff, api, chat) and the wording they saw."""
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(16))  # "marketing" or "topic"
+    value: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str] = mapped_column(String(16))
+    wording: Mapped[str | None] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    occurred_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_consent_changes_customer", "customer_id", "id"),)
+
+
+class Campaign(Base):
+    """Messages for an audience at a time (once, now or recurring), under the politeness rules."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default=CAMPAIGN_DRAFT)
+    # Audience: a saved segment, a tree of its own, or (both empty) every friend.
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="RESTRICT"))
+    conditions: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="RESTRICT"))
+    send_at: Mapped[datetime | None]  # the first run; None: as soon as scheduled
+    recurrence: Mapped[str | None] = mapped_column(String(100))  # cron, shop time zone
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    holdout_percent: Mapped[int] = mapped_column(Integer, default=0)
+    next_run_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None]
+    created_via: Mapped[str] = mapped_column(String(16), default="inbox")  # inbox or api
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    segment: Mapped[Segment | None] = relationship()
+    topic: Mapped[Topic | None] = relationship()
+    created_by: Mapped[Staff | None] = relationship(foreign_keys=[created_by_id])
+    approved_by: Mapped[Staff | None] = relationship(foreign_keys=[approved_by_id])
+
+    __table_args__ = (
+        # The scheduler's tick: campaigns whose next run is due.
+        Index(
+            "ix_campaigns_due",
+            "next_run_at",
+            postgresql_where=sql_text("status = 'scheduled'"),
+            sqlite_where=sql_text("status = 'scheduled'"),
+        ),
+    )
+
+
+class CampaignRun(Base):
+    """One sending of a campaign at one scheduled time; unique on the pair, so a second
+    scheduler or a restart never starts the same sending twice."""
+
+    __tablename__ = "campaign_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    scheduled_for: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # sending, sent, cancelled
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)  # as sent in this run
+    personalised: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime]
+    materialised_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    campaign: Mapped[Campaign] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "scheduled_for"),
+        Index(
+            "ix_campaign_runs_active",
+            "id",
+            postgresql_where=sql_text("status = 'sending'"),
+            sqlite_where=sql_text("status = 'sending'"),
+        ),
+    )
+
+
+class CampaignBatch(Base):
+    """Up to 500 recipients sent together: one multicast, or one push each when personalised.
+    The retry key is stored before the first attempt, so a resend after a crash is a 409."""
+
+    __tablename__ = "campaign_batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id", ondelete="CASCADE"))
+    retry_key: Mapped[str] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # sending, pending (retry), done
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+
+    __table_args__ = (
+        Index(
+            "ix_campaign_batches_open",
+            "next_attempt_at",
+            postgresql_where=sql_text("status <> 'done'"),
+            sqlite_where=sql_text("status != 'done'"),
+        ),
+    )
+
+
+class CampaignRecipient(Base):
+    """One customer in one run: sent, held back or deferred, and why."""
+
+    __tablename__ = "campaign_recipients"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    due_at: Mapped[datetime | None]
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign_batches.id", ondelete="SET NULL")
+    )
+    sent_at: Mapped[datetime | None]
+    error_status: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "customer_id"),
+        Index("ix_campaign_recipients_run_status", "run_id", "status", "id"),
+        Index("ix_campaign_recipients_batch", "batch_id"),
+        # The frequency cap and `received_campaign` read a customer's recent campaign messages.
+        Index("ix_campaign_recipients_customer", "customer_id", "sent_at"),
+    )

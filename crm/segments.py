@@ -9,7 +9,9 @@ counted and listed by the database, never by loading customers into Python."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,6 +58,9 @@ class Context:
 Builder = Callable[[Context, str, Any, str], ColumnElement]  # (context, op, value, where)
 FIELDS: dict[str, Builder] = {}
 PREFIXED: dict[str, Callable[[Context, str, str, Any, str], ColumnElement]] = {}
+# Modules that register fields of their own, imported before the first tree is compiled.
+FIELD_MODULES = ["crm.topics", "crm.delivery"]
+_LOADING = threading.Lock()
 
 
 def register_field(name: str, builder: Builder) -> None:
@@ -65,8 +70,18 @@ def register_field(name: str, builder: Builder) -> None:
 
 def compile_conditions(context: Context, tree: Any) -> ColumnElement:
     """The WHERE condition on `customers` for a tree; SegmentError for any invalid part."""
+    _load_field_modules()
     counter = [0]
     return _group(context, tree, "conditions", depth=0, counter=counter)
+
+
+def _load_field_modules() -> None:
+    if not FIELD_MODULES:
+        return
+    with _LOADING:
+        for name in FIELD_MODULES:
+            importlib.import_module(name)
+        FIELD_MODULES.clear()
 
 
 def _group(context: Context, tree: Any, where: str, depth: int, counter: list[int]):

@@ -44,6 +44,9 @@ class Settings:
     staff_session_lifetime: timedelta = timedelta(hours=12)
     session_cookie_secure: bool = True  # False only where the inbox is served over plain HTTP
     trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto
+    multicast_per_second: int = 150  # campaign multicasts per sender (LINE allows 200)
+    push_per_second: int = 2000  # personalised campaign pushes per sender (LINE's limit)
+    campaign_senders: int = 1  # sender loops in the scheduler process
 
     def with_changes(self, **changes) -> Settings:
         """A copy with some values replaced (tests and commands)."""
@@ -77,6 +80,9 @@ class Settings:
             staff_session_lifetime=timedelta(hours=_int(env, "STAFF_SESSION_HOURS", 12)),
             session_cookie_secure=_cookie_secure(env, sandbox),
             trusted_proxies=_trusted_proxies(env),
+            multicast_per_second=_int(env, "CAMPAIGN_MULTICAST_PER_SECOND", 150),
+            push_per_second=_int(env, "CAMPAIGN_PUSH_PER_SECOND", 2000),
+            campaign_senders=_int(env, "CAMPAIGN_SENDERS", 1),
         )
 
 

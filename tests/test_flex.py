@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from crm.flex import FlexError, check_flex_message, render_flex
 from bot.messages import greeting_messages, text_message
 from crm.bot_texts import DEFAULT_TEXTS
+from crm.flex import FlexError, check_flex_message, render_flex
 from crm.line_limits import truncate_utf16
 
 

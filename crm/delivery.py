@@ -1,0 +1,573 @@
+"""The one pipeline for anything sent to many customers (campaigns now; steps and reminders
+later): runs, recipients, the politeness rules, batches with retry keys, outcomes in bulk.
+
+1. `start_due_runs` (the scheduler's tick): a due campaign gets a run row, unique on
+   (campaign, scheduled time), so a second scheduler or a restart never starts it twice; its
+   recipients are written by ONE `INSERT … SELECT` (unique on run and customer), each with the
+   rule that decides it: held back (blocked, no_consent, topic, frequency_cap, holdout),
+   deferred (quiet hours, with the time it may go) or pending.
+2. `claim_batches` (any number of senders): up to 500 pending recipients of one run become a
+   batch whose retry key is committed before LINE is called; rows are claimed with
+   `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite has one writer). The rules that can change
+   after materialising (blocked, consent, topic) are checked again here, at send time.
+3. The sender calls LINE (bot/campaign_sending.py) and `record_batch` writes what happened:
+   sent (2xx, or 409: LINE accepted this key before), retried later with the same key (429,
+   5xx, no answer), or failed with LINE's message; every recipient sent gets an outbound
+   interaction (sender `campaign`) in the same transaction, written in bulk.
+4. A batch whose sender died keeps its key and lease: when the lease runs out another sender
+   claims it and sends it again with the same key, so LINE answers 409 and nobody gets it twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm.campaign_messages import is_personalised, personalised
+from crm.campaigns import audience_tree, next_run_time
+from crm.db import UTCDateTime
+from crm.interactions import OUTBOUND, summarise_messages
+from crm.line_limits import MAX_MULTICAST_RECIPIENTS
+from crm.models import (
+    BLOCKED,
+    CAMPAIGN_PAUSED,
+    CAMPAIGN_SCHEDULED,
+    CAMPAIGN_SENDING,
+    CAMPAIGN_SENT,
+    DELIVERY_SENT,
+    RECIPIENT_DEFERRED,
+    RECIPIENT_FAILED,
+    RECIPIENT_HELD_BACK,
+    RECIPIENT_PENDING,
+    RECIPIENT_SENDING,
+    RECIPIENT_SENT,
+    Campaign,
+    CampaignBatch,
+    CampaignRecipient,
+    CampaignRun,
+    Customer,
+    Interaction,
+)
+from crm.outbox import ALREADY_ACCEPTED, FAILED, MAX_ATTEMPTS, RETRY, RETRY_DELAYS, SENT
+from crm.outbox import SendOutcome as SendOutcome
+from crm.politeness import Politeness, quiet_until
+from crm.segments import Context, SegmentError, compile_conditions, register_field
+from crm.topics import opted_out_of
+
+BATCH_SIZE = MAX_MULTICAST_RECIPIENTS
+BATCH_LEASE = timedelta(seconds=30)  # longer than a LINE call with its timeouts
+BATCH_SENDING, BATCH_PENDING, BATCH_DONE = "sending", "pending", "done"
+SENDER = "campaign"
+MULTICAST, PUSH = "multicast", "push"
+RETRY_KEYS = uuid.UUID("6f1c1b57-2f57-4d3e-9a59-0d9e3c4b6a10")  # namespace of per-push keys
+
+
+# 1. Runs and recipients --------------------------------------------------------------------
+
+
+def start_due_runs(session: Session, now: datetime, rules: Politeness) -> list[int]:
+    """Start a run for every campaign whose time has come; returns the new runs' ids."""
+    due = session.scalars(
+        select(Campaign)
+        .where(Campaign.status == CAMPAIGN_SCHEDULED, Campaign.next_run_at <= now)
+        .order_by(Campaign.next_run_at)
+        .with_for_update(skip_locked=True)
+    ).all()
+    started = []
+    for campaign in due:
+        run = _new_run(session, campaign, now)
+        if run is not None:
+            materialise(session, run, campaign, rules, now)
+            started.append(run.id)
+    return started
+
+
+def _new_run(session: Session, campaign: Campaign, now: datetime) -> CampaignRun | None:
+    """The run for the campaign's scheduled time, unless one exists (then None)."""
+    scheduled_for = campaign.next_run_at
+    run = CampaignRun(
+        campaign_id=campaign.id,
+        scheduled_for=scheduled_for,
+        status=CAMPAIGN_SENDING,
+        messages=campaign.messages,
+        personalised=is_personalised(campaign.messages),
+        started_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        run = None  # another scheduler started this one: move on to the next time
+    campaign.status = CAMPAIGN_SENDING
+    if campaign.recurrence:
+        campaign.next_run_at = next_run_time(campaign, scheduled_for + timedelta(seconds=1))
+    else:
+        campaign.next_run_at = None
+    return run
+
+
+def holdout_bucket(customer_id, campaign_id):
+    """A stable pseudo-random 0–99 per customer and campaign (SQL or Python integers, within
+    64 bits): the same customers stay in the control group each time a recurring campaign runs."""
+    return (customer_id * 2_654_435_761 + campaign_id * 40_503) % 4_294_967_291 % 100
+
+
+def materialise(
+    session: Session, run: CampaignRun, campaign: Campaign, rules: Politeness, now: datetime
+) -> int:
+    """Write the run's recipients with ONE INSERT … SELECT; returns how many."""
+    tree = audience_tree(session, campaign)
+    audience = true() if tree is None else compile_conditions(Context(session, now), tree)
+    quiet = quiet_until(rules, now, campaign.timezone)
+    decisions = _decisions(campaign, rules, now)
+    status = case(
+        *[(test, literal(RECIPIENT_HELD_BACK)) for _, test in decisions],
+        else_=literal(RECIPIENT_DEFERRED if quiet else RECIPIENT_PENDING),
+    )
+    reason = case(
+        *[(test, literal(name)) for name, test in decisions],
+        else_=literal("quiet_hours" if quiet else None),
+    )
+    chosen = select(
+        literal(run.id),
+        literal(campaign.id),
+        Customer.id,
+        status,
+        reason,
+        literal(quiet, type_=UTCDateTime()) if quiet else cast(null(), UTCDateTime()),
+    ).where(audience)
+    columns = ["run_id", "campaign_id", "customer_id", "status", "reason", "due_at"]
+    result = session.execute(insert(CampaignRecipient).from_select(columns, chosen))
+    run.materialised_at = now
+    return result.rowcount
+
+
+def _decisions(campaign: Campaign, rules: Politeness, now: datetime) -> list[tuple[str, Any]]:
+    """(reason, SQL test) in the order they are checked; the first that holds decides."""
+    decisions = [
+        ("blocked", Customer.follow_status == BLOCKED),
+        ("no_consent", Customer.marketing_consent.is_(False)),
+    ]
+    if campaign.topic_id is not None:
+        decisions.append(("topic", opted_out_of(campaign.topic_id)))
+    if rules.cap_messages > 0:
+        decisions.append(("frequency_cap", _over_cap(rules, now) >= rules.cap_messages))
+    if campaign.holdout_percent:
+        bucket = holdout_bucket(Customer.id, campaign.id)
+        decisions.append(("holdout", bucket < campaign.holdout_percent))
+    return decisions
+
+
+def _over_cap(rules: Politeness, now: datetime):
+    """Campaign messages the customer got within the cap's days."""
+    return (
+        select(func.count())
+        .where(
+            CampaignRecipient.customer_id == Customer.id,
+            CampaignRecipient.sent_at >= now - timedelta(days=rules.cap_days),
+            CampaignRecipient.status == RECIPIENT_SENT,
+        )
+        .scalar_subquery()
+    )
+
+
+def defer_for_quiet_hours(session: Session, now: datetime, rules: Politeness) -> int:
+    """Recipients still waiting when quiet hours begin wait for them to end (not dropped)."""
+    deferred = 0
+    for campaign_id, timezone in session.execute(
+        select(Campaign.id, Campaign.timezone).where(Campaign.status == CAMPAIGN_SENDING)
+    ).all():
+        until = quiet_until(rules, now, timezone)
+        if until is None:
+            continue
+        runs = select(CampaignRun.id).where(
+            CampaignRun.campaign_id == campaign_id, CampaignRun.status == CAMPAIGN_SENDING
+        )
+        deferred += session.execute(
+            update(CampaignRecipient)
+            .where(
+                CampaignRecipient.run_id.in_(runs),
+                CampaignRecipient.status == RECIPIENT_PENDING,
+            )
+            .values(status=RECIPIENT_DEFERRED, reason="quiet_hours", due_at=until)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return deferred
+
+
+# 2. Batches --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    recipient_id: int
+    customer_id: int
+    line_user_id: str
+    display_name: str | None
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """A claimed batch, read before LINE is called."""
+
+    batch_id: int
+    run_id: int
+    campaign_id: int
+    retry_key: str
+    attempt: int
+    messages: list[dict[str, Any]]
+    personalised: bool
+    recipients: list[Recipient]
+
+    @property
+    def method(self) -> str:
+        return PUSH if self.personalised else MULTICAST
+
+    def push_key(self, recipient: Recipient) -> str:
+        """The retry key of one push of a personalised batch, derived from the batch's."""
+        return str(uuid.uuid5(RETRY_KEYS, f"{self.retry_key}:{recipient.customer_id}"))
+
+    def messages_for(self, recipient: Recipient) -> list[dict[str, Any]]:
+        if not self.personalised:
+            return self.messages
+        return personalised(self.messages, recipient.display_name)
+
+
+def any_campaign_work(session: Session, now: datetime) -> bool:
+    """Is any batch or recipient waiting? (A cheap read before the write lock.)"""
+    return bool(_open_batches(session, now, 1) or _runs_with_work(session, now, 1))
+
+
+def claim_batches(
+    session: Session,
+    now: datetime,
+    batches: int,
+    size: int = BATCH_SIZE,
+    lease: timedelta = BATCH_LEASE,
+) -> list[BatchJob]:
+    """Up to `batches` batches: retries due first, then new ones from the runs under way."""
+    jobs = [_reclaim(session, batch, now, lease) for batch in _open_batches(session, now, batches)]
+    jobs = [job for job in jobs if job is not None]
+    for run in _runs_with_work(session, now, batches):
+        while len(jobs) < batches:
+            job = _new_batch(session, run, now, size, lease)
+            if job is None:
+                break
+            jobs.append(job)
+    return jobs
+
+
+def _open_batches(session: Session, now: datetime, limit: int) -> list[CampaignBatch]:
+    """Batches due again: a retry whose wait is over, or one whose sender's lease ran out."""
+    statement = (
+        select(CampaignBatch)
+        .where(
+            CampaignBatch.status != BATCH_DONE,
+            or_(
+                and_(CampaignBatch.status == BATCH_PENDING, CampaignBatch.next_attempt_at <= now),
+                and_(CampaignBatch.status == BATCH_SENDING, CampaignBatch.locked_until < now),
+            ),
+        )
+        .order_by(CampaignBatch.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(statement))
+
+
+def _runs_with_work(session: Session, now: datetime, limit: int) -> list[CampaignRun]:
+    """Runs under way (their campaign not paused) with recipients ready to go."""
+    ready = exists().where(
+        CampaignRecipient.run_id == CampaignRun.id,
+        _ready(now),
+    )
+    statement = (
+        select(CampaignRun)
+        .join(Campaign, Campaign.id == CampaignRun.campaign_id)
+        .where(CampaignRun.status == CAMPAIGN_SENDING, Campaign.status == CAMPAIGN_SENDING, ready)
+        .order_by(CampaignRun.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def _ready(now: datetime):
+    return or_(
+        CampaignRecipient.status == RECIPIENT_PENDING,
+        and_(CampaignRecipient.status == RECIPIENT_DEFERRED, CampaignRecipient.due_at <= now),
+    )
+
+
+def _new_batch(
+    session: Session, run: CampaignRun, now: datetime, size: int, lease: timedelta
+) -> BatchJob | None:
+    ids = list(
+        session.scalars(
+            select(CampaignRecipient.id)
+            .where(CampaignRecipient.run_id == run.id, _ready(now))
+            .order_by(CampaignRecipient.id)
+            .limit(size)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return None
+    _hold_back_changed(session, run, ids)
+    batch = CampaignBatch(
+        run_id=run.id,
+        retry_key=str(uuid.uuid4()),
+        status=BATCH_SENDING,
+        attempts=1,
+        locked_until=now + lease,
+    )
+    session.add(batch)
+    session.flush()
+    session.execute(
+        update(CampaignRecipient)
+        .where(CampaignRecipient.id.in_(ids), _ready(now))
+        .values(status=RECIPIENT_SENDING, batch_id=batch.id)
+        .execution_options(synchronize_session=False)
+    )
+    recipients = _recipients_of(session, batch.id)
+    if not recipients:
+        batch.status = BATCH_DONE
+        return None
+    return _job(batch, run, recipients)
+
+
+def _hold_back_changed(session: Session, run: CampaignRun, ids: list[int]) -> None:
+    """Send time is the last word: a customer who blocked, withdrew consent or opted out of
+    the topic since the run started is held back now, with the reason."""
+    campaign = session.get(Campaign, run.campaign_id)
+    decisions = [
+        ("blocked", Customer.follow_status == BLOCKED),
+        ("no_consent", Customer.marketing_consent.is_(False)),
+    ]
+    if campaign.topic_id is not None:
+        decisions.append(("topic", opted_out_of(campaign.topic_id)))
+    reason = case(*[(test, literal(name)) for name, test in decisions], else_=literal(None))
+    changed = (
+        select(Customer.id)
+        .where(Customer.id == CampaignRecipient.customer_id)
+        .where(or_(*[test for _, test in decisions]))
+    )
+    session.execute(
+        update(CampaignRecipient)
+        .where(CampaignRecipient.id.in_(ids), exists(changed))
+        .values(
+            status=RECIPIENT_HELD_BACK,
+            reason=select(reason)
+            .where(Customer.id == CampaignRecipient.customer_id)
+            .scalar_subquery(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _reclaim(
+    session: Session, batch: CampaignBatch, now: datetime, lease: timedelta
+) -> BatchJob | None:
+    """Take a batch again for another attempt with its own retry key."""
+    run = session.get(CampaignRun, batch.run_id)
+    recipients = _recipients_of(session, batch.id)
+    if not recipients:
+        batch.status = BATCH_DONE
+        return None
+    batch.status = BATCH_SENDING
+    batch.attempts += 1
+    batch.locked_until = now + lease
+    return _job(batch, run, recipients)
+
+
+def _recipients_of(session: Session, batch_id: int) -> list[Recipient]:
+    rows = session.execute(
+        select(
+            CampaignRecipient.id,
+            CampaignRecipient.customer_id,
+            Customer.line_user_id,
+            Customer.display_name,
+        )
+        .join(Customer, Customer.id == CampaignRecipient.customer_id)
+        .where(
+            CampaignRecipient.batch_id == batch_id,
+            CampaignRecipient.status == RECIPIENT_SENDING,
+        )
+        .order_by(CampaignRecipient.id)
+    ).all()
+    return [Recipient(*row) for row in rows]
+
+
+def _job(batch: CampaignBatch, run: CampaignRun, recipients: list[Recipient]) -> BatchJob:
+    return BatchJob(
+        batch_id=batch.id,
+        run_id=run.id,
+        campaign_id=run.campaign_id,
+        retry_key=batch.retry_key,
+        attempt=batch.attempts,
+        messages=run.messages,
+        personalised=run.personalised,
+        recipients=recipients,
+    )
+
+
+# 3. Outcomes -------------------------------------------------------------------------------
+
+
+def record_batch(
+    session: Session, job: BatchJob, outcomes: dict[int, SendOutcome], now: datetime
+) -> None:
+    """Write what LINE answered for each recipient of a batch (by recipient id)."""
+    by_result: dict[str, list[int]] = {}
+    for recipient_id, outcome in outcomes.items():
+        result = SENT if outcome.result == ALREADY_ACCEPTED else outcome.result
+        by_result.setdefault(result, []).append(recipient_id)
+    batch = session.get(CampaignBatch, job.batch_id)
+    batch.locked_until = None
+    sent = set(by_result.get(SENT, []))
+    _mark_sent(session, job, sent, now)
+    gave_up = job.attempt >= MAX_ATTEMPTS
+    for recipient_id in by_result.get(RETRY, []) if gave_up else []:
+        by_result.setdefault(FAILED, []).append(recipient_id)
+    _mark_failed(session, job, by_result.get(FAILED, []), outcomes)
+    if by_result.get(RETRY) and not gave_up:
+        batch.status = BATCH_PENDING
+        batch.next_attempt_at = now + RETRY_DELAYS[min(job.attempt, len(RETRY_DELAYS)) - 1]
+    else:
+        batch.status = BATCH_DONE
+
+
+def _mark_sent(session: Session, job: BatchJob, sent: set[int], now: datetime) -> None:
+    if not sent:
+        return
+    session.execute(
+        update(CampaignRecipient)
+        .where(CampaignRecipient.id.in_(sent))
+        .values(status=RECIPIENT_SENT, sent_at=now, error_status=None, error_message=None)
+        .execution_options(synchronize_session=False)
+    )
+    method = job.method
+    rows = [
+        _interaction(job, recipient, method, now)
+        for recipient in job.recipients
+        if recipient.recipient_id in sent
+    ]
+    session.execute(insert(Interaction), rows)
+
+
+def _interaction(job: BatchJob, recipient: Recipient, method: str, now: datetime) -> dict:
+    messages = job.messages_for(recipient)
+    return {
+        "customer_id": recipient.customer_id,
+        "direction": OUTBOUND,
+        "kind": messages[0].get("type", "unknown"),
+        "occurred_at": now,
+        "text": summarise_messages(messages),
+        "payload": {"messages": messages, "campaign_id": job.campaign_id, "run_id": job.run_id},
+        "sender": SENDER,
+        "campaign_id": job.campaign_id,
+        "delivery_status": DELIVERY_SENT,
+        "delivery_method": method,
+        "attempts": job.attempt,
+        "sent_at": now,
+        "created_at": now,
+    }
+
+
+def _mark_failed(session, job: BatchJob, failed: list[int], outcomes) -> None:
+    for recipient_id in failed:
+        outcome = outcomes[recipient_id]
+        session.execute(
+            update(CampaignRecipient)
+            .where(CampaignRecipient.id == recipient_id)
+            .values(
+                status=RECIPIENT_FAILED,
+                error_status=outcome.http_status,
+                error_message=(outcome.message or "")[:1000],
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+# 4. Finishing ------------------------------------------------------------------------------
+
+
+def finish_runs(session: Session, now: datetime) -> list[int]:
+    """Close runs with nobody left to send; their campaign is sent, or scheduled again."""
+    waiting = exists().where(
+        CampaignRecipient.run_id == CampaignRun.id,
+        CampaignRecipient.status.in_((RECIPIENT_PENDING, RECIPIENT_DEFERRED, RECIPIENT_SENDING)),
+    )
+    done = session.scalars(
+        select(CampaignRun).where(CampaignRun.status == CAMPAIGN_SENDING, ~waiting)
+    ).all()
+    for run in done:
+        run.status = CAMPAIGN_SENT
+        run.finished_at = now
+        campaign = session.get(Campaign, run.campaign_id)
+        if campaign.status == CAMPAIGN_SENDING:
+            _after_run(campaign, now)
+    return [run.id for run in done]
+
+
+def _after_run(campaign: Campaign, now: datetime) -> None:
+    if campaign.recurrence and campaign.next_run_at is not None:
+        campaign.status = CAMPAIGN_SCHEDULED
+        if campaign.next_run_at < now:  # the run outlasted its next time: the one after
+            campaign.next_run_at = next_run_time(campaign, now)
+    else:
+        campaign.status = CAMPAIGN_SENT
+
+
+def is_paused(session: Session, campaign_id: int) -> bool:
+    return session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == (
+        CAMPAIGN_PAUSED
+    )
+
+
+# Segment fields ----------------------------------------------------------------------------
+
+
+def _received(context: Context, op: str, value: Any, where: str):
+    """`received_campaign`: `eq` a campaign id, `any` (value ignored), or `within_days` N."""
+    sent = exists().where(
+        CampaignRecipient.customer_id == Customer.id, CampaignRecipient.status == RECIPIENT_SENT
+    )
+    if op == "any":
+        return sent
+    if op == "eq":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
+            raise SegmentError(f"{where}.value", "a campaign id")
+        return sent.where(CampaignRecipient.campaign_id == value)
+    if op == "within_days":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 36500:
+            raise SegmentError(f"{where}.value", "a whole number of days")
+        return sent.where(CampaignRecipient.sent_at >= context.now - timedelta(days=value))
+    raise SegmentError(f"{where}.op", "eq (a campaign id), any or within_days")
+
+
+def _not_received(context: Context, op: str, value: Any, where: str):
+    return ~_received(context, op, value, where)
+
+
+register_field("received_campaign", _received)
+register_field("not_received_campaign", _not_received)
