@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from api import customers, interactions, segments, surveys
+from api import campaigns, customers, interactions, segments, surveys
 from api.errors import InvalidParameter, http_error, invalid_parameter
 from api.spec import PREFIX, openapi_document
 from crm.api_tokens import authenticate_api_token
 from crm.clock import utcnow
 from request_scope import services
 
-RESOURCES = (customers.bp, interactions.bp, segments.bp, surveys.bp)
+RESOURCES = (
+    campaigns.bp,
+    campaigns.topics_bp,
+    customers.bp,
+    interactions.bp,
+    segments.bp,
+    surveys.bp,
+)
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 for resource in RESOURCES:

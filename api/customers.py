@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify
 
+from api.campaign_schemas import Consent, ConsentIn, Subscription, SubscriptionIn
 from api.errors import InvalidParameter
 from api.schemas import (
     CustomerEnvelope,
@@ -23,6 +24,13 @@ from crm.customers import list_customers
 from crm.interactions import list_interactions
 from crm.models import Customer
 from crm.tags import TagError, find_or_create_tag, find_tag, tag_customer, tags_of, untag_customer
+from crm.topics import (
+    active_topics,
+    find_topic,
+    set_marketing_consent,
+    set_topic_subscription,
+    subscriptions,
+)
 from request_scope import request_session, services
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -141,6 +149,63 @@ def remove_tag(customer_id: int, tag: str):
         _audit(session, "api.tag_removed", customer.id, {"tag": found.name})
         answer = CustomerTags(tags=[t.name for t in tags_of(session, customer.id)])
     return jsonify(answer.model_dump(mode="json"))
+
+
+def _consent_body(session, customer: Customer) -> dict:
+    chosen = subscriptions(session, customer.id)
+    topics = [
+        Subscription(topic=topic.name, subscribed=chosen[topic.id])
+        for topic in active_topics(session)
+    ]
+    return Consent(marketing=customer.marketing_consent, topics=topics).model_dump()
+
+
+@operation(
+    bp,
+    "/<id:customer_id>/consent",
+    "A customer's marketing consent and topic choices",
+    {200: (Consent, "consent and topics"), 404: (Error, "no such customer")},
+)
+def consent(customer_id: int):
+    session = request_session()
+    customer = session.get(Customer, customer_id) or abort(404)
+    return jsonify(_consent_body(session, customer))
+
+
+@operation(
+    bp,
+    "/<id:customer_id>/consent",
+    "Give or withdraw marketing consent (kept in the consent history, channel api)",
+    {200: (Consent, "consent and topics"), 404: (Error, "no such customer")},
+    method="PUT",
+    body=ConsentIn,
+)
+def set_consent(customer_id: int, body: ConsentIn):
+    with services().db.transaction() as session:
+        customer = session.get(Customer, customer_id) or abort(404)
+        if set_marketing_consent(session, customer, body.marketing, utcnow(), "api"):
+            _audit(session, "api.consent", customer.id, {"marketing": body.marketing})
+        answer = _consent_body(session, customer)
+    return jsonify(answer)
+
+
+@operation(
+    bp,
+    "/<id:customer_id>/topics/<topic>",
+    "Subscribe a customer to a topic or opt them out (by the topic's name or id)",
+    {200: (Subscription, "the choice as stored"), 404: (Error, "no such customer or topic")},
+    method="PUT",
+    body=SubscriptionIn,
+)
+def set_topic(customer_id: int, topic: str, body: SubscriptionIn):
+    with services().db.transaction() as session:
+        customer = session.get(Customer, customer_id) or abort(404)
+        found = find_topic(session, topic) or abort(404)
+        if set_topic_subscription(session, customer, found, body.subscribed, utcnow(), "api"):
+            detail = {"topic": found.name, "subscribed": body.subscribed}
+            _audit(session, "api.topic", customer.id, detail)
+        answer = Subscription(topic=found.name, subscribed=body.subscribed)
+    return jsonify(answer.model_dump())
 
 
 def _audit(session, action: str, customer_id: int, detail: dict) -> None:

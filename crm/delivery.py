@@ -162,6 +162,24 @@ def materialise(
     return result.rowcount
 
 
+def preview_counts(
+    session: Session, campaign: Campaign, rules: Politeness, now: datetime
+) -> dict[str, int]:
+    """What a run starting now would do, without writing anything: recipients by outcome
+    (`send`, `deferred` or a held-back reason), from the same rules as `materialise`."""
+    tree = audience_tree(session, campaign)
+    audience = true() if tree is None else compile_conditions(Context(session, now), tree)
+    quiet = quiet_until(rules, now, campaign.timezone)
+    outcome = case(
+        *[(test, literal(name)) for name, test in _decisions(campaign, rules, now)],
+        else_=literal("deferred" if quiet else "send"),
+    ).label("outcome")
+    rows = session.execute(
+        select(outcome, func.count()).select_from(Customer).where(audience).group_by(outcome)
+    ).all()
+    return dict(rows)
+
+
 def _decisions(campaign: Campaign, rules: Politeness, now: datetime) -> list[tuple[str, Any]]:
     """(reason, SQL test) in the order they are checked; the first that holds decides."""
     decisions = [
