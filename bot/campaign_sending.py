@@ -14,11 +14,13 @@ import logging
 import threading
 import time
 from concurrent.futures import Executor
+from datetime import timedelta
 
 from bot.line_client import LineClient
 from crm.clock import utcnow
 from crm.db import Database
 from crm.delivery import (
+    BATCH_LEASE,
     BatchJob,
     any_campaign_work,
     claim_batches,
@@ -65,6 +67,7 @@ class CampaignSender:
         multicast_per_second: float = 150,
         push_per_second: float = 2000,
         batches_per_round: int = 8,
+        lease: timedelta = BATCH_LEASE,
     ):
         self.db = db
         self.line = line
@@ -72,6 +75,7 @@ class CampaignSender:
         self.multicasts = RateLimit(multicast_per_second)
         self.pushes = RateLimit(push_per_second)
         self.batches_per_round = batches_per_round
+        self.lease = lease
 
     def send_round(self) -> int:
         """Claim, send and record up to `batches_per_round` batches; returns recipients tried."""
@@ -79,7 +83,7 @@ class CampaignSender:
             if not any_campaign_work(session, utcnow()):
                 return 0
         with self.db.transaction(background=True) as session:
-            jobs = claim_batches(session, utcnow(), self.batches_per_round)
+            jobs = claim_batches(session, utcnow(), self.batches_per_round, lease=self.lease)
         if not jobs:
             return 0
         results = list(self.pool.map(self._send, jobs))

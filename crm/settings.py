@@ -47,6 +47,7 @@ class Settings:
     multicast_per_second: int = 150  # campaign multicasts per sender (LINE allows 200)
     push_per_second: int = 2000  # personalised campaign pushes per sender (LINE's limit)
     campaign_senders: int = 1  # sender loops in the scheduler process
+    campaign_lease_seconds: int = 30  # a batch whose sender died is taken again after this
 
     def with_changes(self, **changes) -> Settings:
         """A copy with some values replaced (tests and commands)."""
@@ -83,6 +84,7 @@ class Settings:
             multicast_per_second=_int(env, "CAMPAIGN_MULTICAST_PER_SECOND", 150),
             push_per_second=_int(env, "CAMPAIGN_PUSH_PER_SECOND", 2000),
             campaign_senders=_int(env, "CAMPAIGN_SENDERS", 1),
+            campaign_lease_seconds=_int(env, "CAMPAIGN_LEASE_SECONDS", 30),
         )
 
 

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -65,6 +66,7 @@ def add_jobs(scheduler: BaseScheduler, services: Services, jobs: dict[str, Job] 
             args=[services],
             seconds=job.seconds,
             id=job_id,
+            next_run_time=datetime.now(UTC),  # at start too: a restart picks up at once
             max_instances=1,
             coalesce=True,
         )
@@ -82,6 +84,7 @@ class SenderLoops:
             self._pool,
             multicast_per_second=settings.multicast_per_second,
             push_per_second=settings.push_per_second,
+            lease=timedelta(seconds=settings.campaign_lease_seconds),
         )
         self.loops = loops
         self._stop = threading.Event()
