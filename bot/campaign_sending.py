@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import Executor
 from datetime import timedelta
 
 from bot.line_client import LineClient
+from crm.campaign_messages import personalised
 from crm.clock import utcnow
 from crm.db import Database
 from crm.delivery import (
@@ -134,3 +136,8 @@ def _log_refusal(job: BatchJob, outcome: SendOutcome) -> None:
             outcome.http_status,
             outcome.message,
         )
+
+
+def send_test(line: LineClient, to: str, messages: list, display_name: str | None) -> SendOutcome:
+    """A campaign's messages pushed to one staff member's own LINE, their name filled in."""
+    return line.push(to, personalised(messages, display_name), str(uuid.uuid4()))

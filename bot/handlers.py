@@ -21,8 +21,13 @@ from crm.answer_reading import normalise
 from crm.business_hours import away_reply_due, load_business_hours
 from crm.customers import record_follow, record_unfollow
 from crm.interactions import mark_unsent
+from crm.staff_line import link_by_code, looks_like_code
 
 ACK_COOLDOWN = timedelta(minutes=30)
+STAFF_LINKED = "このLINEアカウントをスタッフとして連携しました。配信のテスト送信がここに届きます。"
+STAFF_CODE_UNKNOWN = (
+    "このコードは無効か期限切れです。受信箱の「マイアカウント」で新しいコードを発行してください。"
+)
 
 
 def on_follow(turn: Turn) -> None:
@@ -51,7 +56,7 @@ def on_message(turn: Turn) -> None:
     turn.record(kind, text=summary, payload=message, line_message_id=_str(message.get("id")))
     if kind == "text" and not turn.event.is_standby:
         text = message.get("text") or ""
-        if route_text_to_flow(turn, text, TEXT_COMMANDS):
+        if link_staff_account(turn, text) or route_text_to_flow(turn, text, TEXT_COMMANDS):
             turn.note_customer_answered(summary)
             return
     turn.note_customer_spoke(summary or f"[{kind}]")
@@ -107,6 +112,15 @@ def send_away_message(turn: Turn) -> bool:
     turn.customer.last_away_reply_at = turn.now
     turn.customer.last_auto_reply_at = turn.now  # the away message is the acknowledgement
     turn.reply([text_message(hours.away_message)])
+    return True
+
+
+def link_staff_account(turn: Turn, text: str) -> bool:
+    """A staff member's one-time code from the inbox links this LINE account to them."""
+    if looks_like_code(text) is None:
+        return False
+    staff = link_by_code(turn.session, text, turn.customer.line_user_id, turn.now)
+    turn.reply([text_message(STAFF_LINKED if staff else STAFF_CODE_UNKNOWN)])
     return True
 
 

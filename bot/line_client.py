@@ -40,6 +40,18 @@ PROFILE_NOT_FOUND = "not_found"
 
 
 @dataclass(frozen=True)
+class Quota:
+    """Messages LINE lets the channel send this month (None: no limit) and those used."""
+
+    limit: int | None
+    used: int
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+
+@dataclass(frozen=True)
 class ProfileOutcome:
     """A profile, LINE's 'no profile' (404), or a passing failure."""
 
@@ -118,6 +130,17 @@ class LineClient:
         except (ValidationError, ValueError, TypeError) as exc:
             return SendOutcome(FAILED, None, f"invalid message: {exc}"[:1000])
         return SendOutcome(SENT, response.status_code, "", _header(response.headers, "request"))
+
+    def get_quota(self) -> Quota | None:
+        """This month's message limit and use (LINE's quota and consumption); None if LINE
+        could not say."""
+        try:
+            limit = self._api.get_message_quota(_request_timeout=self._timeout)
+            used = self._api.get_message_quota_consumption(_request_timeout=self._timeout)
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            log.warning("LINE quota unavailable: %s", exc)
+            return None
+        return Quota(limit.value if limit.type == "limited" else None, used.total_usage)
 
     def get_profile(self, user_id: str) -> ProfileOutcome:
         """The user's LINE profile; 404 means blocked, no consent, or not a friend."""
