@@ -475,6 +475,8 @@ def record_batch(
 
 
 def _mark_sent(session: Session, job: BatchJob, sent: set[int], now: datetime) -> None:
+    """Sent recipients and their timeline entries: for a multicast, one INSERT … SELECT (the
+    same messages for all); a personalised batch writes each recipient's own text."""
     if not sent:
         return
     session.execute(
@@ -483,19 +485,27 @@ def _mark_sent(session: Session, job: BatchJob, sent: set[int], now: datetime) -
         .values(status=RECIPIENT_SENT, sent_at=now, error_status=None, error_message=None)
         .execution_options(synchronize_session=False)
     )
-    method = job.method
-    rows = [
-        _interaction(job, recipient, method, now)
-        for recipient in job.recipients
-        if recipient.recipient_id in sent
-    ]
-    session.execute(insert(Interaction), rows)
+    if job.personalised:
+        rows = [
+            _interaction(job, recipient, now)
+            for recipient in job.recipients
+            if recipient.recipient_id in sent
+        ]
+        session.execute(insert(Interaction), rows)
+        return
+    shared = _interaction(job, None, now)
+    columns = [name for name in shared if name != "customer_id"]
+    chosen = select(
+        CampaignRecipient.customer_id,
+        *[literal(shared[name], type_=Interaction.__table__.c[name].type) for name in columns],
+    ).where(CampaignRecipient.id.in_(sent))
+    session.execute(insert(Interaction).from_select(["customer_id", *columns], chosen))
 
 
-def _interaction(job: BatchJob, recipient: Recipient, method: str, now: datetime) -> dict:
-    messages = job.messages_for(recipient)
-    return {
-        "customer_id": recipient.customer_id,
+def _interaction(job: BatchJob, recipient: Recipient | None, now: datetime) -> dict:
+    """The outbound timeline entry of a recipient (None: any recipient of a multicast)."""
+    messages = job.messages_for(recipient) if recipient else job.messages
+    row = {
         "direction": OUTBOUND,
         "kind": messages[0].get("type", "unknown"),
         "occurred_at": now,
@@ -504,11 +514,12 @@ def _interaction(job: BatchJob, recipient: Recipient, method: str, now: datetime
         "sender": SENDER,
         "campaign_id": job.campaign_id,
         "delivery_status": DELIVERY_SENT,
-        "delivery_method": method,
+        "delivery_method": job.method,
         "attempts": job.attempt,
         "sent_at": now,
         "created_at": now,
     }
+    return {"customer_id": recipient.customer_id, **row} if recipient else row
 
 
 def _mark_failed(session, job: BatchJob, failed: list[int], outcomes) -> None:
