@@ -44,7 +44,7 @@ topics_bp = Blueprint("topics", __name__, url_prefix="/topics")
 
 
 def campaign_body(session, row: CampaignRow) -> dict:
-    counts = CampaignCounts.model_validate(campaign_counts(session, row.id))
+    counts = CampaignCounts.model_validate(campaign_counts(session, row.id, utcnow()))
     return Campaign(
         id=row.id,
         name=row.name,

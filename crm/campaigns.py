@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from crm.campaign_messages import MessageError, checked_messages
@@ -30,7 +30,6 @@ from crm.models import (
     CAMPAIGN_SENDING,
     CAMPAIGN_SENT,
     RECIPIENT_CANCELLED,
-    RECIPIENT_DEFERRED,
     RECIPIENT_PENDING,
     Campaign,
     CampaignRecipient,
@@ -223,18 +222,26 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
     runs = select(CampaignRun.id).where(
         CampaignRun.campaign_id == campaign.id, CampaignRun.status == CAMPAIGN_SENDING
     )
+    unclaimed = (
+        select(CampaignRun.claimed_up_to)
+        .where(CampaignRun.id == CampaignRecipient.run_id)
+        .scalar_subquery()
+    )
     dropped = session.execute(
         update(CampaignRecipient)
         .where(
             CampaignRecipient.run_id.in_(runs),
-            CampaignRecipient.status.in_((RECIPIENT_PENDING, RECIPIENT_DEFERRED)),
+            CampaignRecipient.status == RECIPIENT_PENDING,
+            CampaignRecipient.id > unclaimed,  # not yet handed to a batch
         )
         .values(status=RECIPIENT_CANCELLED)
+        .execution_options(synchronize_session=False)
     ).rowcount
     session.execute(
         update(CampaignRun)
         .where(CampaignRun.id.in_(runs.scalar_subquery()))
         .values(status=CAMPAIGN_CANCELLED, finished_at=now)
+        .execution_options(synchronize_session=False)
     )
     return dropped
 
@@ -248,12 +255,20 @@ def delete_draft(session: Session, campaign: Campaign) -> None:
 # Reading ---------------------------------------------------------------------------------
 
 
-def campaign_counts(session: Session, campaign_id: int) -> dict[str, Any]:
-    """Recipients by outcome over all the campaign's runs, as the API reports them."""
+def campaign_counts(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:
+    """Recipients by outcome over all the campaign's runs, as the API reports them; pending
+    recipients of a run waiting for quiet hours to end are `deferred`."""
+    waiting = and_(CampaignRun.not_before.is_not(None), CampaignRun.not_before > now)
     rows = session.execute(
-        select(CampaignRecipient.status, CampaignRecipient.reason, func.count())
+        select(
+            CampaignRecipient.status,
+            CampaignRecipient.reason,
+            waiting.label("waiting"),
+            func.count(),
+        )
+        .join(CampaignRun, CampaignRun.id == CampaignRecipient.run_id)
         .where(CampaignRecipient.campaign_id == campaign_id)
-        .group_by(CampaignRecipient.status, CampaignRecipient.reason)
+        .group_by(CampaignRecipient.status, CampaignRecipient.reason, "waiting")
     ).all()
     counts: dict[str, Any] = {
         "recipients": 0,
@@ -264,8 +279,10 @@ def campaign_counts(session: Session, campaign_id: int) -> dict[str, Any]:
         "deferred": 0,
         "cancelled": 0,
     }
-    for status, reason, number in rows:
+    for status, reason, is_waiting, number in rows:
         counts["recipients"] += number
+        if status == RECIPIENT_PENDING and is_waiting:
+            status = "deferred"
         COUNTERS.get(status, _ignore)(counts, reason, number)
     return counts
 
@@ -289,7 +306,6 @@ COUNTERS = {
     "sent": _add("sent"),
     "failed": _add("failed"),
     "pending": _add("pending"),
-    "sending": _add("pending"),
     "deferred": _add("deferred"),
     "cancelled": _add("cancelled"),
     "held_back": _held_back,

@@ -28,12 +28,10 @@ from typing import Any
 from sqlalchemy import (
     and_,
     case,
-    cast,
     exists,
     func,
     insert,
     literal,
-    null,
     or_,
     select,
     true,
@@ -44,7 +42,6 @@ from sqlalchemy.orm import Session
 
 from crm.campaign_messages import is_personalised, personalised
 from crm.campaigns import audience_tree, next_run_time
-from crm.db import UTCDateTime
 from crm.interactions import OUTBOUND, summarise_messages
 from crm.line_limits import MAX_MULTICAST_RECIPIENTS
 from crm.models import (
@@ -54,11 +51,9 @@ from crm.models import (
     CAMPAIGN_SENDING,
     CAMPAIGN_SENT,
     DELIVERY_SENT,
-    RECIPIENT_DEFERRED,
     RECIPIENT_FAILED,
     RECIPIENT_HELD_BACK,
     RECIPIENT_PENDING,
-    RECIPIENT_SENDING,
     RECIPIENT_SENT,
     Campaign,
     CampaignBatch,
@@ -135,29 +130,33 @@ def holdout_bucket(customer_id, campaign_id):
 def materialise(
     session: Session, run: CampaignRun, campaign: Campaign, rules: Politeness, now: datetime
 ) -> int:
-    """Write the run's recipients with ONE INSERT … SELECT; returns how many."""
+    """Write the run's recipients with ONE INSERT … SELECT, in customer order; returns how
+    many. During quiet hours the run waits for them to end (its recipients say why)."""
     tree = audience_tree(session, campaign)
     audience = true() if tree is None else compile_conditions(Context(session, now), tree)
-    quiet = quiet_until(rules, now, campaign.timezone)
+    run.not_before = quiet_until(rules, now, campaign.timezone)
     decisions = _decisions(campaign, rules, now)
     status = case(
         *[(test, literal(RECIPIENT_HELD_BACK)) for _, test in decisions],
-        else_=literal(RECIPIENT_DEFERRED if quiet else RECIPIENT_PENDING),
+        else_=literal(RECIPIENT_PENDING),
     )
     reason = case(
         *[(test, literal(name)) for name, test in decisions],
-        else_=literal("quiet_hours" if quiet else None),
+        else_=literal("quiet_hours" if run.not_before else None),
     )
-    chosen = select(
-        literal(run.id),
-        literal(campaign.id),
-        Customer.id,
-        status,
-        reason,
-        literal(quiet, type_=UTCDateTime()) if quiet else cast(null(), UTCDateTime()),
-    ).where(audience)
-    columns = ["run_id", "campaign_id", "customer_id", "status", "reason", "due_at"]
+    chosen = (
+        select(literal(run.id), literal(campaign.id), Customer.id, status, reason)
+        .where(audience)
+        .order_by(Customer.id)
+    )
+    columns = ["run_id", "campaign_id", "customer_id", "status", "reason"]
     result = session.execute(insert(CampaignRecipient).from_select(columns, chosen))
+    run.last_recipient_id = (
+        session.scalar(
+            select(func.max(CampaignRecipient.id)).where(CampaignRecipient.run_id == run.id)
+        )
+        or 0
+    )
     run.materialised_at = now
     return result.rowcount
 
@@ -210,27 +209,18 @@ def _over_cap(rules: Politeness, now: datetime):
 
 
 def defer_for_quiet_hours(session: Session, now: datetime, rules: Politeness) -> int:
-    """Recipients still waiting when quiet hours begin wait for them to end (not dropped)."""
-    deferred = 0
-    for campaign_id, timezone in session.execute(
-        select(Campaign.id, Campaign.timezone).where(Campaign.status == CAMPAIGN_SENDING)
-    ).all():
-        until = quiet_until(rules, now, timezone)
-        if until is None:
-            continue
-        runs = select(CampaignRun.id).where(
-            CampaignRun.campaign_id == campaign_id, CampaignRun.status == CAMPAIGN_SENDING
-        )
-        deferred += session.execute(
-            update(CampaignRecipient)
-            .where(
-                CampaignRecipient.run_id.in_(runs),
-                CampaignRecipient.status == RECIPIENT_PENDING,
-            )
-            .values(status=RECIPIENT_DEFERRED, reason="quiet_hours", due_at=until)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    return deferred
+    """Runs still sending when quiet hours begin wait for them to end (nothing is dropped);
+    returns how many runs were told to wait."""
+    waiting = 0
+    running = session.scalars(
+        select(CampaignRun).where(CampaignRun.status == CAMPAIGN_SENDING)
+    ).all()
+    for run in running:
+        until = quiet_until(rules, now, run.campaign.timezone)
+        if until is not None and (run.not_before is None or run.not_before < until):
+            run.not_before = until
+            waiting += 1
+    return waiting
 
 
 # 2. Batches --------------------------------------------------------------------------------
@@ -273,7 +263,7 @@ class BatchJob:
 
 def any_campaign_work(session: Session, now: datetime) -> bool:
     """Is any batch or recipient waiting? (A cheap read before the write lock.)"""
-    return bool(_open_batches(session, now, 1) or _runs_with_work(session, now, 1))
+    return bool(_open_batches(session, now, 1, lock=False) or _runs_with_work(session, now, 1))
 
 
 def claim_batches(
@@ -286,16 +276,15 @@ def claim_batches(
     """Up to `batches` batches: retries due first, then new ones from the runs under way."""
     jobs = [_reclaim(session, batch, now, lease) for batch in _open_batches(session, now, batches)]
     jobs = [job for job in jobs if job is not None]
-    for run in _runs_with_work(session, now, batches):
-        while len(jobs) < batches:
-            job = _new_batch(session, run, now, size, lease)
-            if job is None:
-                break
-            jobs.append(job)
+    for run in _runs_with_work(session, now, batches, lock=True):
+        if len(jobs) < batches:
+            jobs += _new_batches(session, run, now, size, batches - len(jobs), lease)
     return jobs
 
 
-def _open_batches(session: Session, now: datetime, limit: int) -> list[CampaignBatch]:
+def _open_batches(
+    session: Session, now: datetime, limit: int, lock: bool = True
+) -> list[CampaignBatch]:
     """Batches due again: a retry whose wait is over, or one whose sender's lease ran out."""
     statement = (
         select(CampaignBatch)
@@ -308,116 +297,38 @@ def _open_batches(session: Session, now: datetime, limit: int) -> list[CampaignB
         )
         .order_by(CampaignBatch.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
+    if lock:
+        statement = statement.with_for_update(skip_locked=True)
     return list(session.scalars(statement))
 
 
-def _runs_with_work(session: Session, now: datetime, limit: int) -> list[CampaignRun]:
-    """Runs under way (their campaign not paused) with recipients ready to go."""
-    ready = exists().where(
-        CampaignRecipient.run_id == CampaignRun.id,
-        _ready(now),
-    )
+def _runs_with_work(
+    session: Session, now: datetime, limit: int, lock: bool = False
+) -> list[CampaignRun]:
+    """Runs under way, their campaign not paused, out of quiet hours, with recipients not yet
+    handed to a batch. Locked (PostgreSQL) while a sender cuts batches from it."""
     statement = (
         select(CampaignRun)
         .join(Campaign, Campaign.id == CampaignRun.campaign_id)
-        .where(CampaignRun.status == CAMPAIGN_SENDING, Campaign.status == CAMPAIGN_SENDING, ready)
+        .where(
+            CampaignRun.status == CAMPAIGN_SENDING,
+            Campaign.status == CAMPAIGN_SENDING,
+            CampaignRun.claimed_up_to < CampaignRun.last_recipient_id,
+            or_(CampaignRun.not_before.is_(None), CampaignRun.not_before <= now),
+        )
         .order_by(CampaignRun.id)
         .limit(limit)
     )
+    if lock:
+        statement = statement.with_for_update(of=CampaignRun)
     return list(session.scalars(statement))
 
 
-def _ready(now: datetime):
-    return or_(
-        CampaignRecipient.status == RECIPIENT_PENDING,
-        and_(CampaignRecipient.status == RECIPIENT_DEFERRED, CampaignRecipient.due_at <= now),
-    )
-
-
-def _new_batch(
-    session: Session, run: CampaignRun, now: datetime, size: int, lease: timedelta
-) -> BatchJob | None:
-    ids = list(
-        session.scalars(
-            select(CampaignRecipient.id)
-            .where(CampaignRecipient.run_id == run.id, _ready(now))
-            .order_by(CampaignRecipient.id)
-            .limit(size)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not ids:
-        return None
-    _hold_back_changed(session, run, ids)
-    batch = CampaignBatch(
-        run_id=run.id,
-        retry_key=str(uuid.uuid4()),
-        status=BATCH_SENDING,
-        attempts=1,
-        locked_until=now + lease,
-    )
-    session.add(batch)
-    session.flush()
-    session.execute(
-        update(CampaignRecipient)
-        .where(CampaignRecipient.id.in_(ids), _ready(now))
-        .values(status=RECIPIENT_SENDING, batch_id=batch.id)
-        .execution_options(synchronize_session=False)
-    )
-    recipients = _recipients_of(session, batch.id)
-    if not recipients:
-        batch.status = BATCH_DONE
-        return None
-    return _job(batch, run, recipients)
-
-
-def _hold_back_changed(session: Session, run: CampaignRun, ids: list[int]) -> None:
-    """Send time is the last word: a customer who blocked, withdrew consent or opted out of
-    the topic since the run started is held back now, with the reason."""
-    campaign = session.get(Campaign, run.campaign_id)
-    decisions = [
-        ("blocked", Customer.follow_status == BLOCKED),
-        ("no_consent", Customer.marketing_consent.is_(False)),
-    ]
-    if campaign.topic_id is not None:
-        decisions.append(("topic", opted_out_of(campaign.topic_id)))
-    reason = case(*[(test, literal(name)) for name, test in decisions], else_=literal(None))
-    changed = (
-        select(Customer.id)
-        .where(Customer.id == CampaignRecipient.customer_id)
-        .where(or_(*[test for _, test in decisions]))
-    )
-    session.execute(
-        update(CampaignRecipient)
-        .where(CampaignRecipient.id.in_(ids), exists(changed))
-        .values(
-            status=RECIPIENT_HELD_BACK,
-            reason=select(reason)
-            .where(Customer.id == CampaignRecipient.customer_id)
-            .scalar_subquery(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _reclaim(
-    session: Session, batch: CampaignBatch, now: datetime, lease: timedelta
-) -> BatchJob | None:
-    """Take a batch again for another attempt with its own retry key."""
-    run = session.get(CampaignRun, batch.run_id)
-    recipients = _recipients_of(session, batch.id)
-    if not recipients:
-        batch.status = BATCH_DONE
-        return None
-    batch.status = BATCH_SENDING
-    batch.attempts += 1
-    batch.locked_until = now + lease
-    return _job(batch, run, recipients)
-
-
-def _recipients_of(session: Session, batch_id: int) -> list[Recipient]:
+def _new_batches(
+    session: Session, run: CampaignRun, now: datetime, size: int, count: int, lease: timedelta
+) -> list[BatchJob]:
+    """Cut up to `count` batches of `size` from the run's next pending recipients."""
     rows = session.execute(
         select(
             CampaignRecipient.id,
@@ -427,8 +338,96 @@ def _recipients_of(session: Session, batch_id: int) -> list[Recipient]:
         )
         .join(Customer, Customer.id == CampaignRecipient.customer_id)
         .where(
-            CampaignRecipient.batch_id == batch_id,
-            CampaignRecipient.status == RECIPIENT_SENDING,
+            CampaignRecipient.run_id == run.id,
+            CampaignRecipient.id > run.claimed_up_to,
+            CampaignRecipient.status == RECIPIENT_PENDING,
+        )
+        .order_by(CampaignRecipient.id)
+        .limit(size * count)
+    ).all()
+    exhausted = len(rows) < size * count  # the rest were held back when written
+    run.claimed_up_to = run.last_recipient_id if exhausted else rows[-1][0]
+    if not rows:
+        return []
+    changed = _held_back_now(session, run, rows[0][0], rows[-1][0])
+    recipients = [Recipient(*row) for row in rows if row[0] not in changed]
+    jobs = []
+    for start in range(0, len(recipients), size):
+        chunk = recipients[start : start + size]
+        batch = CampaignBatch(
+            run_id=run.id,
+            first_id=chunk[0].recipient_id,
+            last_id=chunk[-1].recipient_id,
+            retry_key=str(uuid.uuid4()),
+            status=BATCH_SENDING,
+            attempts=1,
+            locked_until=now + lease,
+        )
+        session.add(batch)
+        session.flush()
+        jobs.append(_job(batch, run, chunk))
+    return jobs
+
+
+def _held_back_now(session: Session, run: CampaignRun, first: int, last: int) -> set[int]:
+    """Send time is the last word: customers who blocked, withdrew consent or opted out of
+    the topic since the run started are held back now, with the reason (rare: usually none)."""
+    decisions = [
+        ("blocked", Customer.follow_status == BLOCKED),
+        ("no_consent", Customer.marketing_consent.is_(False)),
+    ]
+    if run.campaign.topic_id is not None:
+        decisions.append(("topic", opted_out_of(run.campaign.topic_id)))
+    reason = case(*[(test, literal(name)) for name, test in decisions], else_=literal(None))
+    found = session.execute(
+        select(CampaignRecipient.id, reason)
+        .join(Customer, Customer.id == CampaignRecipient.customer_id)
+        .where(
+            CampaignRecipient.run_id == run.id,
+            CampaignRecipient.id.between(first, last),
+            CampaignRecipient.status == RECIPIENT_PENDING,
+            or_(*[test for _, test in decisions]),
+        )
+    ).all()
+    for recipient_id, why in found:
+        session.execute(
+            update(CampaignRecipient)
+            .where(CampaignRecipient.id == recipient_id)
+            .values(status=RECIPIENT_HELD_BACK, reason=why)
+            .execution_options(synchronize_session=False)
+        )
+    return {recipient_id for recipient_id, _ in found}
+
+
+def _reclaim(
+    session: Session, batch: CampaignBatch, now: datetime, lease: timedelta
+) -> BatchJob | None:
+    """Take a batch again for another attempt with its own retry key."""
+    run = session.get(CampaignRun, batch.run_id)
+    recipients = _recipients_of(session, batch)
+    if not recipients:
+        batch.status = BATCH_DONE
+        return None
+    batch.status = BATCH_SENDING
+    batch.attempts += 1
+    batch.locked_until = now + lease
+    return _job(batch, run, recipients)
+
+
+def _recipients_of(session: Session, batch: CampaignBatch) -> list[Recipient]:
+    """The batch's recipients still waiting for LINE's word."""
+    rows = session.execute(
+        select(
+            CampaignRecipient.id,
+            CampaignRecipient.customer_id,
+            Customer.line_user_id,
+            Customer.display_name,
+        )
+        .join(Customer, Customer.id == CampaignRecipient.customer_id)
+        .where(
+            CampaignRecipient.run_id == batch.run_id,
+            CampaignRecipient.id.between(batch.first_id, batch.last_id),
+            CampaignRecipient.status == RECIPIENT_PENDING,
         )
         .order_by(CampaignRecipient.id)
     ).all()
@@ -461,12 +460,10 @@ def record_batch(
         by_result.setdefault(result, []).append(recipient_id)
     batch = session.get(CampaignBatch, job.batch_id)
     batch.locked_until = None
-    sent = set(by_result.get(SENT, []))
-    _mark_sent(session, job, sent, now)
+    _mark_sent(session, job, set(by_result.get(SENT, [])), now)
     gave_up = job.attempt >= MAX_ATTEMPTS
-    for recipient_id in by_result.get(RETRY, []) if gave_up else []:
-        by_result.setdefault(FAILED, []).append(recipient_id)
-    _mark_failed(session, job, by_result.get(FAILED, []), outcomes)
+    failed = by_result.get(FAILED, []) + (by_result.get(RETRY, []) if gave_up else [])
+    _mark_failed(session, failed, outcomes)
     if by_result.get(RETRY) and not gave_up:
         batch.status = BATCH_PENDING
         batch.next_attempt_at = now + RETRY_DELAYS[min(job.attempt, len(RETRY_DELAYS)) - 1]
@@ -522,17 +519,19 @@ def _interaction(job: BatchJob, recipient: Recipient | None, now: datetime) -> d
     return {"customer_id": recipient.customer_id, **row} if recipient else row
 
 
-def _mark_failed(session, job: BatchJob, failed: list[int], outcomes) -> None:
+def _mark_failed(session: Session, failed: list[int], outcomes: dict[int, SendOutcome]) -> None:
+    """Refused recipients, one UPDATE per distinct answer (a multicast has one)."""
+    by_answer: dict[tuple[int | None, str], list[int]] = {}
     for recipient_id in failed:
         outcome = outcomes[recipient_id]
+        by_answer.setdefault((outcome.http_status, (outcome.message or "")[:1000]), []).append(
+            recipient_id
+        )
+    for (status, message), ids in by_answer.items():
         session.execute(
             update(CampaignRecipient)
-            .where(CampaignRecipient.id == recipient_id)
-            .values(
-                status=RECIPIENT_FAILED,
-                error_status=outcome.http_status,
-                error_message=(outcome.message or "")[:1000],
-            )
+            .where(CampaignRecipient.id.in_(ids))
+            .values(status=RECIPIENT_FAILED, error_status=status, error_message=message)
             .execution_options(synchronize_session=False)
         )
 
@@ -541,13 +540,17 @@ def _mark_failed(session, job: BatchJob, failed: list[int], outcomes) -> None:
 
 
 def finish_runs(session: Session, now: datetime) -> list[int]:
-    """Close runs with nobody left to send; their campaign is sent, or scheduled again."""
-    waiting = exists().where(
-        CampaignRecipient.run_id == CampaignRun.id,
-        CampaignRecipient.status.in_((RECIPIENT_PENDING, RECIPIENT_DEFERRED, RECIPIENT_SENDING)),
+    """Close runs with every recipient handed to a batch and no batch left open; their
+    campaign is sent, or scheduled again."""
+    open_batch = exists().where(
+        CampaignBatch.run_id == CampaignRun.id, CampaignBatch.status != BATCH_DONE
     )
     done = session.scalars(
-        select(CampaignRun).where(CampaignRun.status == CAMPAIGN_SENDING, ~waiting)
+        select(CampaignRun).where(
+            CampaignRun.status == CAMPAIGN_SENDING,
+            CampaignRun.claimed_up_to >= CampaignRun.last_recipient_id,
+            ~open_batch,
+        )
     ).all()
     for run in done:
         run.status = CAMPAIGN_SENT

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -570,10 +571,9 @@ CAMPAIGN_STATUSES = (
     CAMPAIGN_PAUSED,
 )
 
-# A delivery run's recipients (crm/delivery.py).
-RECIPIENT_PENDING = "pending"  # to be sent in a batch
-RECIPIENT_DEFERRED = "deferred"  # quiet hours: sent at `due_at`
-RECIPIENT_SENDING = "sending"  # in a claimed batch
+# A delivery run's recipients (crm/delivery.py). A recipient's batch is the id range it falls
+# in; while a run waits for quiet hours to end its pending recipients count as deferred.
+RECIPIENT_PENDING = "pending"  # to be sent (or in a batch with LINE right now)
 RECIPIENT_SENT = "sent"
 RECIPIENT_FAILED = "failed"
 RECIPIENT_HELD_BACK = "held_back"  # a politeness rule or the control group: never sent
@@ -671,7 +671,8 @@ class Campaign(Base):
 
 class CampaignRun(Base):
     """One sending of a campaign at one scheduled time; unique on the pair, so a second
-    scheduler or a restart never starts the same sending twice."""
+    scheduler or a restart never starts the same sending twice. Senders claim its recipients
+    in id order: `claimed_up_to` is the last recipient id handed to a batch."""
 
     __tablename__ = "campaign_runs"
 
@@ -681,6 +682,9 @@ class CampaignRun(Base):
     status: Mapped[str] = mapped_column(String(16))  # sending, sent, cancelled
     messages: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)  # as sent in this run
     personalised: Mapped[bool] = mapped_column(Boolean, default=False)
+    not_before: Mapped[datetime | None]  # quiet hours: nothing goes out before this
+    claimed_up_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_recipient_id: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime]
     materialised_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -699,13 +703,16 @@ class CampaignRun(Base):
 
 
 class CampaignBatch(Base):
-    """Up to 500 recipients sent together: one multicast, or one push each when personalised.
-    The retry key is stored before the first attempt, so a resend after a crash is a 409."""
+    """Recipients `first_id`..`last_id` of a run sent together: one multicast (at most 500),
+    or one push each when personalised. The retry key is stored before the first attempt, so a
+    resend after a crash is a 409."""
 
     __tablename__ = "campaign_batches"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id", ondelete="CASCADE"))
+    first_id: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int] = mapped_column(BigInteger)
     retry_key: Mapped[str] = mapped_column(String(36), unique=True)
     status: Mapped[str] = mapped_column(String(16))  # sending, pending (retry), done
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -716,6 +723,7 @@ class CampaignBatch(Base):
     __table_args__ = (
         Index(
             "ix_campaign_batches_open",
+            "run_id",
             "next_attempt_at",
             postgresql_where=sql_text("status <> 'done'"),
             sqlite_where=sql_text("status != 'done'"),
@@ -724,7 +732,8 @@ class CampaignBatch(Base):
 
 
 class CampaignRecipient(Base):
-    """One customer in one run: sent, held back or deferred, and why."""
+    """One customer in one run: sent, held back or failed, and why. Only columns that never
+    change are indexed, so marking a recipient sent is a cheap in-place (HOT) update."""
 
     __tablename__ = "campaign_recipients"
 
@@ -734,18 +743,15 @@ class CampaignRecipient(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(16))
-    due_at: Mapped[datetime | None]
-    batch_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaign_batches.id", ondelete="SET NULL")
-    )
     sent_at: Mapped[datetime | None]
     error_status: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("run_id", "customer_id"),
-        Index("ix_campaign_recipients_run_status", "run_id", "status", "id"),
-        Index("ix_campaign_recipients_batch", "batch_id"),
-        # The frequency cap and `received_campaign` read a customer's recent campaign messages.
-        Index("ix_campaign_recipients_customer", "customer_id", "sent_at"),
+        Index("ix_campaign_recipients_run", "run_id", "id"),
+        Index("ix_campaign_recipients_campaign", "campaign_id"),
+        # The frequency cap and `received_campaign` read a customer's campaign messages.
+        Index("ix_campaign_recipients_customer", "customer_id"),
+        {"postgresql_with": {"fillfactor": 80}},  # room on each page for in-place updates
     )

@@ -17,7 +17,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Text, and_, cast, exists, false, func, not_, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    Float,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -125,9 +141,29 @@ def _bad_op(where: str, op: str, allowed) -> SegmentError:
 
 
 def _text_value(value: Any, where: str) -> str:
-    if not isinstance(value, str | int | float) or isinstance(value, bool) or "\x00" in str(value):
+    if (
+        not isinstance(value, str | int | float)
+        or isinstance(value, bool)
+        or not storable_text(str(value))
+    ):
         raise SegmentError(f"{where}.value", "a text or a number")
     return str(value)[:500]
+
+
+def storable_text(text: str) -> bool:
+    """Text a database can take: no NUL, no lone surrogate (invalid UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits only (str.isdigit also takes ² and other digits int() refuses)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _days(value: Any, where: str) -> int:
@@ -246,7 +282,7 @@ def _compare(column, op: str, value: Any, where: str) -> ColumnElement:
 
 
 def _attribute(context: Context, name: str, op: str, value: Any, where: str) -> ColumnElement:
-    definition = find_attribute(context.session, name)
+    definition = find_attribute(context.session, name) if storable_text(name) else None
     if definition is None:
         raise SegmentError(f"{where}.field", f"no customer attribute named {name!r}")
     stored = CustomerAttribute.value
@@ -261,19 +297,29 @@ def _attribute(context: Context, name: str, op: str, value: Any, where: str) -> 
     if op == "not_set":
         return not_(row)
     if op == "contains":
-        return row.where(stored.like(f"%{_escaped(_text_value(value, where))}%", escape="\\"))
+        return row.where(_contains(context, stored, _text_value(value, where)))
     if op == "in":
         if not isinstance(value, list) or not value:
             raise SegmentError(f"{where}.value", "a list of values")
-        return row.where(stored.in_([_text_value(v, where) for v in value]))
+        return row.where(column.in_([_typed(v, numeric, where) for v in value]))
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
             raise SegmentError(f"{where}.value", "[low, high]")
         low, high = (_typed(v, numeric, where) for v in value)
         return row.where(column.between(low, high))
     if op == "ne":
-        return not_(row.where(stored == _text_value(value, where)))
+        return not_(row.where(column == _typed(value, numeric, where)))
     return row.where(_compare(column, op, _typed(value, numeric, where), where))
+
+
+def _dialect(context: Context) -> str:
+    return context.session.get_bind().dialect.name
+
+
+def _contains(context: Context, column, needle: str) -> ColumnElement:
+    """A case-sensitive substring test on both databases (SQLite's LIKE ignores ASCII case)."""
+    find = func.instr if _dialect(context) == "sqlite" else func.strpos
+    return find(column, needle) > 0
 
 
 def _escaped(text: str) -> str:
@@ -291,9 +337,10 @@ def _typed(value: Any, numeric: bool, where: str):
 
 def _survey_answer(context: Context, rest: str, op: str, value: Any, where: str) -> ColumnElement:
     """`survey:<id>:<key>`: the customer's answer to that question in any run of that survey;
-    `answered` / `not_answered` take no value."""
+    `eq` / `ne` match a choice (also inside a multiple-choice answer) or a number exactly;
+    `lt` … `gte` compare numeric answers; `answered` / `not_answered` take no value."""
     survey_id, _, key = rest.partition(":")
-    if not survey_id.isdigit() or len(survey_id) > 18 or not key or "\x00" in key:
+    if not _is_id(survey_id) or not key or not storable_text(key):
         raise SegmentError(f"{where}.field", "survey:<survey id>:<question key>")
     answer = exists().where(
         FlowRun.customer_id == Customer.id,
@@ -302,21 +349,69 @@ def _survey_answer(context: Context, rest: str, op: str, value: Any, where: str)
         FlowAnswer.step_key == key,
         FlowAnswer.value.is_not(None),
     )
-    as_text = cast(FlowAnswer.value, Text)
     if op == "answered":
         return answer
     if op == "not_answered":
         return not_(answer)
+    json_ops = JSON_ANSWERS[_dialect(context)]
     if op in ("eq", "ne"):
-        wanted = json.dumps(
-            _text_value(value, where) if isinstance(value, str) else value, ensure_ascii=False
-        )
-        inside = as_text.like(f"%{_escaped(wanted)}%", escape="\\")  # a multiple-choice list
-        chosen = answer.where(or_(as_text == wanted, inside))
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise SegmentError(f"{where}.value", "a text or a number")
+        wanted = _text_value(value, where) if isinstance(value, str) else _typed(value, True, where)
+        chosen = answer.where(json_ops.equals(wanted))
         return chosen if op == "eq" else not_(chosen)
-    if op in ("lt", "lte", "gt", "gte"):
-        return answer.where(_compare(cast(as_text, Float), op, _typed(value, True, where), where))
+    if op in COMPARISONS:
+        number = _typed(value, True, where)
+        return answer.where(json_ops.number_compared(op, number))
     raise _bad_op(where, op, ("eq", "ne", "lt", "lte", "gt", "gte", "answered", "not_answered"))
+
+
+class _SQLiteAnswers:
+    """Answers are JSON text in SQLite: json_type / json_extract / json_each read them."""
+
+    @staticmethod
+    def equals(wanted) -> ColumnElement:
+        kinds = ("text",) if isinstance(wanted, str) else ("integer", "real")
+        scalar = and_(
+            func.json_type(FlowAnswer.value).in_(kinds),
+            func.json_extract(FlowAnswer.value, "$") == wanted,
+        )
+        item = func.json_each(FlowAnswer.value).table_valued("type", "value").alias("item")
+        inside = exists(
+            select(literal(1))
+            .select_from(item)
+            .where(item.c.type.in_(kinds), item.c.value == wanted)
+        )
+        return or_(scalar, and_(func.json_type(FlowAnswer.value) == "array", inside))
+
+    @staticmethod
+    def number_compared(op: str, number) -> ColumnElement:
+        extracted = func.json_extract(FlowAnswer.value, "$")
+        numeric = func.json_type(FlowAnswer.value).in_(("integer", "real"))
+        return and_(numeric, COMPARISONS[op](extracted, number))
+
+
+class _PostgresAnswers:
+    """Answers are JSONB in PostgreSQL: compared as JSON values, lists by containment."""
+
+    @staticmethod
+    def equals(wanted) -> ColumnElement:
+        as_json = cast(literal(json.dumps(wanted)), JSONB)
+        in_list = cast(literal(json.dumps([wanted])), JSONB)
+        is_array = func.jsonb_typeof(FlowAnswer.value) == "array"
+        listed = FlowAnswer.value.op("@>", return_type=Boolean)(in_list)
+        return or_(FlowAnswer.value == as_json, and_(is_array, listed))
+
+    @staticmethod
+    def number_compared(op: str, number) -> ColumnElement:
+        is_number = func.jsonb_typeof(FlowAnswer.value) == "number"
+        # CASE keeps PostgreSQL from casting a text answer (it may evaluate in any order).
+        text_of = FlowAnswer.value.op("#>>")(literal_column("'{}'"))
+        as_float = case((is_number, cast(text_of, Float)))
+        return and_(is_number, COMPARISONS[op](as_float, number))
+
+
+JSON_ANSWERS = {"sqlite": _SQLiteAnswers, "postgresql": _PostgresAnswers}
 
 
 register_field("tag", _tag)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm.models import ConsentChange, Customer, CustomerTopic, Topic
-from crm.segments import Context, SegmentError, register_field
+from crm.segments import Context, SegmentError, register_field, storable_text
 
 CHANNELS = ("staff", "api", "chat")
 MARKETING, TOPIC = "marketing", "topic"
@@ -38,7 +38,7 @@ def all_topics(session: Session) -> list[Topic]:
 def find_topic(session: Session, name_or_id: str | int) -> Topic | None:
     """A topic by its name, or by its id given as digits."""
     text = str(name_or_id)
-    if text.isdigit() and len(text) < 18:
+    if text.isascii() and text.isdigit() and len(text) < 18:
         found = session.get(Topic, int(text))
         if found is not None:
             return found
@@ -149,7 +149,7 @@ def opted_out_of(topic_id: Any) -> ColumnElement:
 
 def _topic_field(context: Context, op: str, value: Any, where: str) -> ColumnElement:
     """`{"field": "topic", "op": "subscribed" | "unsubscribed", "value": "ランチ情報"}`."""
-    if not isinstance(value, str | int) or isinstance(value, bool) or "\x00" in str(value):
+    if not isinstance(value, str | int) or isinstance(value, bool) or not storable_text(str(value)):
         raise SegmentError(f"{where}.value", "a topic name")
     topic = find_topic(context.session, value)
     if topic is None:

@@ -117,7 +117,7 @@ def send_all(sender, rounds: int = 50) -> int:
 
 def counts(db, campaign_id: int) -> dict:
     with db.read_session() as session:
-        return campaign_counts(session, campaign_id)
+        return campaign_counts(session, campaign_id, utcnow())
 
 
 def status(db, campaign_id: int) -> str:
@@ -274,9 +274,11 @@ def test_quiet_hours_defer_to_nine_in_the_morning_and_do_not_drop(db, line, cust
         result = counts(db, campaign_id)
         assert result["deferred"] == 2 and result["sent"] == 0
         with db.read_session() as session:
-            due = session.scalars(select(CampaignRecipient.due_at)).all()
+            due = session.scalars(select(CampaignRun.not_before)).all()
+            reasons = session.scalars(select(CampaignRecipient.reason)).all()
         nine = datetime(late.year, late.month, late.day, 0, 0, tzinfo=UTC) + timedelta(days=1)
         assert set(due) == {nine}  # 09:00 Tokyo is 00:00 UTC
+        assert reasons == ["quiet_hours", "quiet_hours"]  # why they waited, kept
     with time_machine.travel(nine + timedelta(seconds=1), tick=True):
         send_all(sender)
         tick(db, rules)
@@ -284,6 +286,32 @@ def test_quiet_hours_defer_to_nine_in_the_morning_and_do_not_drop(db, line, cust
     assert status(db, campaign_id) == "sent"
     for user_id in line_ids(db, ids):
         assert len(received(line, user_id)) == 1
+
+
+def test_a_run_still_going_when_quiet_hours_begin_waits_for_them_to_end(
+    db, line, customers, sender
+):
+    ids = customers(3)
+    evening = noon_tokyo() + timedelta(hours=8, minutes=59)  # 20:59 Tokyo
+    with time_machine.travel(evening, tick=False):
+        campaign_id = schedule(db)
+        tick(db, Politeness())
+        with db.transaction() as session:
+            (job,) = claim_batches(session, utcnow(), batches=1, size=1)
+        outcomes = sender._send(job)
+        with db.transaction() as session:
+            record_batch(session, job, outcomes, utcnow())
+    with time_machine.travel(evening + timedelta(minutes=2), tick=False):  # 21:01
+        tick(db, Politeness())
+        assert send_all(sender) == 0
+        result = counts(db, campaign_id)
+        assert (result["sent"], result["deferred"]) == (1, 2)
+    nine = evening + timedelta(hours=12, minutes=1)
+    with time_machine.travel(nine, tick=False):
+        assert send_all(sender) == 2
+        tick(db, Politeness())
+    assert counts(db, campaign_id)["sent"] == 3
+    assert sum(len(received(line, u)) for u in line_ids(db, ids)) == 3
 
 
 @pytest.mark.parametrize(

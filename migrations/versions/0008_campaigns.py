@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-01 16:27:17.042946
+Create Date: 2026-12-01 17:01:48.862073
 """
 
 from collections.abc import Sequence
@@ -96,6 +96,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('messages', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('personalised', sa.Boolean(), nullable=False),
+    sa.Column('not_before', crm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_up_to', sa.BigInteger(), nullable=False),
+    sa.Column('last_recipient_id', sa.BigInteger(), nullable=False),
     sa.Column('started_at', crm.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('materialised_at', crm.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', crm.db.UTCDateTime(timezone=True), nullable=True),
@@ -109,6 +112,8 @@ def upgrade() -> None:
     op.create_table('campaign_batches',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('first_id', sa.BigInteger(), nullable=False),
+    sa.Column('last_id', sa.BigInteger(), nullable=False),
     sa.Column('retry_key', sa.String(length=36), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -120,7 +125,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('retry_key', name=op.f('uq_campaign_batches_retry_key'))
     )
     with op.batch_alter_table('campaign_batches', schema=None) as batch_op:
-        batch_op.create_index('ix_campaign_batches_open', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status <> 'done'"), sqlite_where=sa.text("status != 'done'"))
+        batch_op.create_index('ix_campaign_batches_open', ['run_id', 'next_attempt_at'], unique=False, postgresql_where=sa.text("status <> 'done'"), sqlite_where=sa.text("status != 'done'"))
 
     op.create_table('campaign_recipients',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -129,22 +134,20 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=16), nullable=True),
-    sa.Column('due_at', crm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('sent_at', crm.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error_status', sa.Integer(), nullable=True),
     sa.Column('error_message', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['batch_id'], ['campaign_batches.id'], name=op.f('fk_campaign_recipients_batch_id_campaign_batches'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_recipients_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_campaign_recipients_customer_id_customers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['run_id'], ['campaign_runs.id'], name=op.f('fk_campaign_recipients_run_id_campaign_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_recipients')),
-    sa.UniqueConstraint('run_id', 'customer_id', name=op.f('uq_campaign_recipients_run_id'))
+    sa.UniqueConstraint('run_id', 'customer_id', name=op.f('uq_campaign_recipients_run_id')),
+    postgresql_with={'fillfactor': 80}
     )
     with op.batch_alter_table('campaign_recipients', schema=None) as batch_op:
-        batch_op.create_index('ix_campaign_recipients_batch', ['batch_id'], unique=False)
-        batch_op.create_index('ix_campaign_recipients_customer', ['customer_id', 'sent_at'], unique=False)
-        batch_op.create_index('ix_campaign_recipients_run_status', ['run_id', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_campaign_recipients_campaign', ['campaign_id'], unique=False)
+        batch_op.create_index('ix_campaign_recipients_customer', ['customer_id'], unique=False)
+        batch_op.create_index('ix_campaign_recipients_run', ['run_id', 'id'], unique=False)
 
     with op.batch_alter_table('interactions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
@@ -184,9 +187,9 @@ def downgrade() -> None:
         batch_op.drop_column('campaign_id')
 
     with op.batch_alter_table('campaign_recipients', schema=None) as batch_op:
-        batch_op.drop_index('ix_campaign_recipients_run_status')
+        batch_op.drop_index('ix_campaign_recipients_run')
         batch_op.drop_index('ix_campaign_recipients_customer')
-        batch_op.drop_index('ix_campaign_recipients_batch')
+        batch_op.drop_index('ix_campaign_recipients_campaign')
 
     op.drop_table('campaign_recipients')
     with op.batch_alter_table('campaign_batches', schema=None) as batch_op:
