@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from crm.attributes import list_definitions, values_by_customer
+from crm.clock import utcnow
 from crm.conversations import name_matches
-from crm.models import FOLLOW_STATES, Customer, CustomerAttribute, CustomerTag
+from crm.models import FOLLOW_STATES, Customer, CustomerAttribute, CustomerTag, Segment
+from crm.segments import Context, SegmentError, compile_conditions
 from crm.tags import tags_by_customer
 
 EXPORT_BATCH = 1000
@@ -25,10 +29,26 @@ class CustomerFilter:
     follow_status: str | None = None
     attribute_id: int | None = None
     attribute_value: str = ""
+    segment_id: int | None = None
 
 
-def _filtered(criteria: CustomerFilter) -> Select:
+def segment_condition(
+    session: Session, criteria: CustomerFilter, now: datetime | None = None
+) -> ColumnElement | None:
+    """The chosen saved segment as a condition for the list's query (None: no segment);
+    SegmentError when it was deleted or no longer compiles."""
+    if criteria.segment_id is None:
+        return None
+    segment = session.get(Segment, criteria.segment_id)
+    if segment is None:
+        raise SegmentError("segment", "no such segment")
+    return compile_conditions(Context(session, now or utcnow()), segment.conditions)
+
+
+def _filtered(criteria: CustomerFilter, segment: ColumnElement | None = None) -> Select:
     statement = select(Customer)
+    if segment is not None:
+        statement = statement.where(segment)
     if criteria.search.strip():
         statement = statement.where(name_matches(criteria.search))
     if criteria.follow_status in FOLLOW_STATES:
@@ -51,10 +71,17 @@ def _filtered(criteria: CustomerFilter) -> Select:
 
 
 def search_customers(
-    session: Session, criteria: CustomerFilter, *, before_id: int | None = None, limit: int = 50
+    session: Session,
+    criteria: CustomerFilter,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+    now: datetime | None = None,
 ) -> tuple[list[Customer], int | None]:
-    """Newest customers first matching the filter; returns the page and the next cursor."""
-    statement = _filtered(criteria).order_by(Customer.id.desc()).limit(limit + 1)
+    """Newest customers first matching the filter; returns the page and the next cursor.
+    SegmentError when the chosen segment is gone or broken."""
+    segment = segment_condition(session, criteria, now)
+    statement = _filtered(criteria, segment).order_by(Customer.id.desc()).limit(limit + 1)
     if before_id is not None:
         statement = statement.where(Customer.id < before_id)
     rows = list(session.scalars(statement))
@@ -78,12 +105,19 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(session: Session, criteria: CustomerFilter, tz) -> Iterator[list[str]]:
-    """The header, then one row per matching customer, read in batches to bound memory."""
+    """The header, then one row per matching customer, read in batches to bound memory.
+    The segment is compiled at once, so a broken one raises SegmentError before any row."""
+    return _export_batches(session, criteria, segment_condition(session, criteria), tz)
+
+
+def _export_batches(
+    session: Session, criteria: CustomerFilter, segment: ColumnElement | None, tz
+) -> Iterator[list[str]]:
     definitions = list_definitions(session)
     yield [*EXPORT_COLUMNS, *(d.label for d in definitions)]
     before_id = None
     while True:
-        statement = _filtered(criteria).order_by(Customer.id.desc()).limit(EXPORT_BATCH)
+        statement = _filtered(criteria, segment).order_by(Customer.id.desc()).limit(EXPORT_BATCH)
         if before_id is not None:
             statement = statement.where(Customer.id < before_id)
         batch = list(session.scalars(statement))

@@ -18,6 +18,7 @@ from crm.staff import (
     set_language,
     set_password,
 )
+from crm.staff_line import issue_link_code, unlink
 from crm.staff_sessions import revoke_all_sessions, revoke_session, start_session
 from inbox.errors import error_text
 from inbox.security import client_address, login_required, rotate_csrf_token
@@ -156,6 +157,25 @@ def _change_own_password(form) -> str | None:
     except StaffError as exc:
         return error_text(str(exc))
     return None
+
+
+@bp.post("/account/line")
+@login_required
+def link_line():
+    """A one-time code the staff member sends to the bot from their own LINE."""
+    with staff_change("staff.line_code", ("staff", g.staff.id)) as (tx, _detail):
+        code = issue_link_code(tx.get(Staff, g.staff.id), utcnow())
+    message = _("Send this code to the shop's LINE account within 10 minutes: %(code)s", code=code)
+    flash(message, "ok")
+    return redirect(url_for("inbox_auth.account"))
+
+
+@bp.post("/account/line/unlink")
+@login_required
+def unlink_line():
+    with staff_change("staff.line_unlinked", ("staff", g.staff.id)) as (tx, _detail):
+        unlink(tx.get(Staff, g.staff.id))
+    return redirect(url_for("inbox_auth.account"))
 
 
 @bp.post("/language")

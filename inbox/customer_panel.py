@@ -7,6 +7,7 @@ from crm.models import Customer
 from crm.notes import notes_of
 from crm.surveys import active_surveys, latest_surveys_of
 from crm.tags import list_tags, tags_of
+from crm.topics import active_topics, consent_history, subscriptions
 from request_scope import request_session
 
 
@@ -24,4 +25,7 @@ def panel_context(customer: Customer) -> dict:
         "notes": notes_of(session, customer.id),
         "customer_surveys": latest_surveys_of(session, customer.id),
         "active_surveys": active_surveys(session),
+        "topics": active_topics(session),
+        "subscriptions": subscriptions(session, customer.id),
+        "consent_changes": consent_history(session, customer.id, limit=5),
     }

@@ -16,16 +16,20 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 
 from crm.attributes import AttributeValueError, list_definitions, set_customer_value
 from crm.clock import utcnow
 from crm.conversations import conversation_for
 from crm.customer_directory import CustomerFilter, export_rows, search_customers
 from crm.media import ELSEWHERE, READY, fetch_media, find_media
-from crm.models import FOLLOW_STATES, AttributeDefinition, Customer, Tag
+from crm.models import FOLLOW_STATES, AttributeDefinition, Customer, Tag, Topic
 from crm.notes import NoteError, add_note
+from crm.saved_segments import list_segments
+from crm.segments import SegmentError
 from crm.shop import shop_timezone_name
 from crm.tags import list_tags, tag_customer, tags_by_customer, untag_customer
+from crm.topics import set_marketing_consent, set_topic_subscription
 from inbox.csv_export import csv_download
 from inbox.customer_panel import panel_context
 from inbox.errors import error_text
@@ -34,6 +38,7 @@ from inbox.staff_actions import row_or_404, staff_change
 from request_scope import request_session, services
 
 bp = Blueprint("inbox_customers", __name__, url_prefix="/inbox/customers")
+SEGMENT_UNUSABLE = _l("This segment no longer exists or cannot be counted; open it under Segments.")
 
 
 def _filter_from_args() -> CustomerFilter:
@@ -44,18 +49,24 @@ def _filter_from_args() -> CustomerFilter:
         follow_status=args.get("status") if args.get("status") in FOLLOW_STATES else None,
         attribute_id=args.get("attribute", type=int),
         attribute_value=args.get("value", "")[:500],
+        segment_id=args.get("segment", type=int),
     )
 
 
 @bp.get("")
 @login_required
 def index():
-    """Customers newest first, narrowed by name, tag, follow state or a custom field."""
+    """Customers newest first, narrowed by name, tag, follow state, a custom field or a saved
+    segment (compiled into the same query)."""
     criteria = _filter_from_args()
     session = request_session()
-    customers, next_cursor = search_customers(
-        session, criteria, before_id=request.args.get("cursor", type=int)
-    )
+    try:
+        customers, next_cursor = search_customers(
+            session, criteria, before_id=request.args.get("cursor", type=int)
+        )
+        segment_problem = None
+    except SegmentError:
+        customers, next_cursor, segment_problem = [], None, SEGMENT_UNUSABLE
     return render_template(
         "inbox/customers.html",
         customers=customers,
@@ -65,6 +76,8 @@ def index():
         tags_by_customer=tags_by_customer(session, [c.id for c in customers]),
         definitions=list_definitions(session),
         follow_states=FOLLOW_STATES,
+        segments=list_segments(session),
+        segment_problem=segment_problem,
     )
 
 
@@ -73,13 +86,19 @@ def index():
 def export():
     """The filtered customers as CSV, UTF-8 with a BOM so Excel in Japan reads it."""
     criteria = _filter_from_args()
-    with staff_change("customers.export", detail={"filter": criteria.__dict__}):
-        pass
     session = services().db.read_session()
     tz = ZoneInfo(shop_timezone_name(session, services().settings.shop_timezone))
+    try:
+        rows = export_rows(session, criteria, tz)
+    except SegmentError:
+        session.close()
+        flash(str(SEGMENT_UNUSABLE), "error")
+        return redirect(url_for("inbox_customers.index", **request.args))
+    with staff_change("customers.export", detail={"filter": criteria.__dict__}):
+        pass
 
     filename = f"customers-{utcnow().astimezone(tz):%Y%m%d-%H%M}.csv"
-    return csv_download(export_rows(session, criteria, tz), session, filename)
+    return csv_download(rows, session, filename)
 
 
 def _customer_or_404(customer_id: int) -> Customer:
@@ -163,7 +182,24 @@ def set_consent(customer_id: int):
         tx,
         _d,
     ):
-        row_or_404(tx, Customer, customer_id).marketing_consent = consent
+        customer = row_or_404(tx, Customer, customer_id)
+        set_marketing_consent(tx, customer, consent, utcnow(), "staff", staff_id=g.staff.id)
+    return _back(customer_id)
+
+
+@bp.post("/<id:customer_id>/topics")
+@login_required
+def set_topic(customer_id: int):
+    """Subscribe the customer to a topic or opt them out (kept in the consent history)."""
+    subscribed = request.form.get("subscribed") == "1"
+    topic_id = request.form.get("topic_id", type=int)
+    detail = {"topic": topic_id, "subscribed": subscribed}
+    with staff_change("customer.topic", ("customer", customer_id), detail) as (tx, _d):
+        customer = row_or_404(tx, Customer, customer_id)
+        topic = row_or_404(tx, Topic, topic_id)
+        set_topic_subscription(
+            tx, customer, topic, subscribed, utcnow(), "staff", staff_id=g.staff.id
+        )
     return _back(customer_id)
 
 

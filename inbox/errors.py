@@ -40,6 +40,17 @@ ERROR_TEXTS = {
     "away_message_invalid": _l("The away message needs 1 to 5,000 characters."),
     "timezone_invalid": _l("Unknown time zone."),
     "bot_text_invalid": _l("A bot text needs 1 to 5,000 characters."),
+    "campaign_saved": _l("Campaign saved as a draft. Check the preview, then approve it."),
+    "campaign_scheduled": _l("Campaign approved: it goes out at its time."),
+    "campaign_paused": _l("Campaign paused."),
+    "campaign_resumed": _l("Campaign resumed."),
+    "campaign_cancelled": _l("Campaign cancelled: nobody else will get it."),
+    "campaign_deleted": _l("Draft deleted."),
+    "test_send_unlinked": _l("This staff member has not linked their LINE."),
+    "test_sent": _l("Test sent. Check the LINE app."),
+    "test_send_failed": _l("LINE did not take the test send:"),
+    "frequency_cap_invalid": _l("A cap is 0 to 100 messages within 1 to 90 days."),
+    "quiet_hours_invalid": _l("Quiet hours need a start and an end time that differ."),
     "survey_saved": _l(
         "The survey is saved. Runs in progress finish on the questions they began with."
     ),

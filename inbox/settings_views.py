@@ -3,6 +3,8 @@ greeting, the shop's time zone, and the audit log."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -32,6 +34,7 @@ from crm.canned_responses import (
 from crm.clock import utcnow
 from crm.csat import CsatError, CsatSettings, load_csat_settings, save_csat_settings
 from crm.models import ROLES, AttributeDefinition, CannedResponse, Staff, Tag
+from crm.politeness import Politeness, PolitenessError, load_politeness, save_politeness
 from crm.shop import ShopSettingError, set_shop_timezone, shop_timezone_name
 from crm.staff import StaffError, create_staff, list_staff, set_password, update_staff
 from crm.staff_sessions import revoke_all_sessions
@@ -232,7 +235,28 @@ def shop():
         text_keys=EDITABLE_BOT_TEXTS,
         timezone=shop_timezone_name(session, services().settings.shop_timezone),
         csat=load_csat_settings(session),
+        politeness=load_politeness(session),
     )
+
+
+@bp.post("/campaigns")
+@admin_required
+def save_politeness_rules():
+    """The frequency cap and quiet hours every campaign is sent under."""
+    form = request.form
+    rules = Politeness(
+        cap_messages=form.get("cap_messages", -1, type=int),
+        cap_days=form.get("cap_days", -1, type=int),
+        quiet_enabled=form.get("quiet_enabled") == "1",
+        quiet_start=form.get("quiet_start", "").strip(),
+        quiet_end=form.get("quiet_end", "").strip(),
+    )
+    try:
+        with staff_change("settings.campaigns", detail=asdict(rules)) as (tx, _d):
+            save_politeness(tx, rules)
+    except PolitenessError as exc:
+        return _done("inbox_settings.shop", str(exc))
+    return _done("inbox_settings.shop")
 
 
 @bp.post("/csat")

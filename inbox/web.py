@@ -6,7 +6,15 @@ from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from inbox import auth_views, conversation_views, customer_views, settings_views, survey_views
+from inbox import (
+    auth_views,
+    campaign_views,
+    conversation_views,
+    customer_views,
+    segment_views,
+    settings_views,
+    survey_views,
+)
 from inbox.i18n import init_i18n, select_language
 from inbox.security import add_security_headers, check_csrf, csrf_token, load_signed_in_staff
 from inbox.text_rendering import linkify
@@ -17,6 +25,8 @@ BLUEPRINTS = (
     customer_views.bp,
     settings_views.bp,
     survey_views.bp,
+    segment_views.bp,
+    campaign_views.bp,
 )
 ERROR_TITLES = {
     400: _l("The request could not be processed."),

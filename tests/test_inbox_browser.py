@@ -230,3 +230,96 @@ def test_an_admin_builds_a_survey_with_a_preview(page, live_app, line, db, make_
     page.wait_for_selector("text=Edit survey")
     assert page.input_value("textarea[name=q0_choices]") == "満足 #満足\nふつう\n不満 #要フォロー"
     assert page.errors == [] and page.dialogs == []
+
+
+def test_an_admin_builds_a_segment_with_a_live_count(
+    page, live_app, line, db, make_staff, tmp_path
+):
+    import os
+    from datetime import timedelta
+
+    from crm.clock import utcnow
+    from crm.models import Customer
+    from crm.tags import find_or_create_tag, tag_customer
+    from tests import line_payloads as lp
+
+    names = [
+        "佐藤花子",
+        "鈴木一郎",
+        EVIL_NAME,
+        "高橋美咲",
+        "田中健",
+        "伊藤さくら",
+        "渡辺翔",
+        "山本葵",
+    ]
+    with db.transaction() as session:
+        regular = find_or_create_tag(session, "常連")
+        find_or_create_tag(session, "ランチ")
+        for days, name in enumerate([*names, "中村", "小林"], start=1):
+            customer = Customer(
+                line_user_id=lp.new_user_id(),
+                display_name=name,
+                follow_status="following",
+                last_contact_at=utcnow() - timedelta(days=days * 3),
+            )
+            session.add(customer)
+            session.flush()
+            if name in names:
+                tag_customer(session, customer.id, regular.id)
+    staff = make_staff()
+    url = _app_url(line)
+    _sign_in(page, url, staff.email)
+    page.wait_for_selector(".topbar")
+    page.click("header nav >> text=セグメント")
+    page.click("text=新しいセグメント")
+    page.fill("input[name=name]", "最近来た常連")
+    page.evaluate("window.notReloaded = true")
+
+    def count_becomes(number: int) -> None:
+        shown = f"() => document.getElementById('segment-count')?.dataset.count === '{number}'"
+        page.wait_for_function(shown, timeout=10_000)
+
+    # The first condition: customers tagged 常連 (the field's choices come from the tags).
+    page.select_option("select[name=c0_field]", "tag")
+    page.select_option("select[name=c0_op]", "has")
+    page.select_option("select[name=c0_value]", "常連")
+    count_becomes(8)
+
+    # A second condition, added without a reload: last contact within the last N days (typed).
+    page.click("button[value=add]")
+    page.wait_for_selector("select[name=c1_field]")
+    page.select_option("select[name=c1_field]", "last_contact_days")
+    page.wait_for_selector("input[name=c1_value]")
+    page.fill("input[name=c1_value]", "10")
+    count_becomes(3)
+    page.fill("input[name=c1_value]", "16")
+    count_becomes(5)
+    assert page.evaluate("window.notReloaded") is True
+    samples = page.locator(".samples a").all_inner_texts()
+    assert samples == ["田中健", "高橋美咲", EVIL_NAME, "鈴木一郎", "佐藤花子"]
+    page.screenshot(
+        path=str(os.environ.get("SCREENSHOT_DIR", tmp_path)) + "/segment-builder.png",
+        full_page=True,
+    )
+
+    # With the keyboard: the rows are redrawn and the focus stays on the operator.
+    page.focus("select[name=c1_op]")
+    page.keyboard.press("ArrowDown")  # "more than 16 days ago"
+    count_becomes(3)
+    page.wait_for_function("() => document.activeElement.id === 'c1_op'")
+    page.keyboard.press("ArrowUp")
+    count_becomes(5)
+
+    # A bad value is named in place; fixing it brings the count back.
+    page.fill("input[name=c1_value]", "十日")
+    page.wait_for_selector(".segment-preview >> text=条件 2（値）")
+    page.fill("input[name=c1_value]", "16")
+    page.wait_for_selector("#segment-count")
+
+    page.click("button[value=save]")
+    page.wait_for_selector("text=セグメントを保存しました")
+    row = page.locator("table.segments tr", has_text="最近来た常連")
+    assert row.locator("td").nth(1).inner_text() == "5"
+    assert page.dialogs == [] and page.errors == []
+    assert page.locator("img[src=x]").count() == 0

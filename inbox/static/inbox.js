@@ -168,6 +168,19 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) { paintTags(event.target); });
 
+  // The segment builder's rows are redrawn by the server and the form is disabled meanwhile,
+  // which drops the focus: put it back on the control that had it.
+  var refocusId = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.target.closest("#builder")) refocusId = document.activeElement && document.activeElement.id;
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target.id !== "builder") return;
+    var again = refocusId && document.getElementById(refocusId);
+    refocusId = null;
+    if (again && (!document.activeElement || document.activeElement === document.body)) again.focus();
+  });
+
   paintTags(document);
   setUpKeys();
   var timeline = document.getElementById("timeline");
