@@ -66,6 +66,13 @@ RUN_EXPIRED = "expired"
 RUN_STATUSES = (RUN_IN_PROGRESS, RUN_COMPLETED, RUN_CANCELLED, RUN_EXPIRED)
 
 
+# What a customer wrote themselves, as segments read it (the partial index's condition).
+CUSTOMER_MESSAGE_SQL = (
+    "direction = 'in' AND kind IN "
+    "('text', 'sticker', 'image', 'video', 'audio', 'file', 'location')"
+)
+
+
 class Customer(Base):
     """A LINE user who follows, followed, or wrote to the shop's account."""
 
@@ -155,6 +162,14 @@ class Interaction(Base):
             "id",
             postgresql_where=sql_text("delivery_status IN ('pending', 'sending')"),
             sqlite_where=sql_text("delivery_status IN ('pending', 'sending')"),
+        ),
+        # Segments count and date each customer's own messages (crm/segments.py).
+        Index(
+            "ix_interactions_customer_messages",
+            "customer_id",
+            "occurred_at",
+            postgresql_where=sql_text(CUSTOMER_MESSAGE_SQL),
+            sqlite_where=sql_text(CUSTOMER_MESSAGE_SQL),
         ),
         # /metrics counts messages by the LINE error they last got; errors are rare.
         Index(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -220,14 +221,20 @@ def _days_ago(column) -> Builder:
     return build
 
 
+def is_customer_message(table) -> ColumnElement:
+    """A message the customer wrote (not a follow or a tap), with the values written into the
+    SQL so both databases use the partial index `ix_interactions_customer_messages`."""
+    kinds = bindparam(None, MESSAGE_KINDS, expanding=True).render_literal_execute()
+    return and_(table.direction == literal_column("'in'"), table.kind.in_(kinds))
+
+
 def _last_message(context: Context, op: str, value: Any, where: str) -> ColumnElement:
     """Days since the customer's last message (not a follow or a tap)."""
     last_inbound = (
         select(func.max(Interaction.occurred_at))
         .where(
             Interaction.customer_id == Customer.id,
-            Interaction.direction == "in",
-            Interaction.kind.in_(MESSAGE_KINDS),
+            is_customer_message(Interaction),
         )
         .scalar_subquery()
     )
@@ -245,8 +252,7 @@ def _messages_in_days(context: Context, op: str, value: Any, where: str) -> Colu
         select(func.count())
         .where(
             Interaction.customer_id == Customer.id,
-            Interaction.direction == "in",
-            Interaction.kind.in_(MESSAGE_KINDS),
+            is_customer_message(Interaction),
             Interaction.occurred_at >= context.now - timedelta(days=days),
         )
         .scalar_subquery()
@@ -332,7 +338,7 @@ def _typed(value: Any, numeric: bool, where: str):
         return _text_value(value, where)
     if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= LARGEST:
         raise SegmentError(f"{where}.value", f"a number between -{LARGEST:.0e} and {LARGEST:.0e}")
-    return value
+    return float(value)  # bound as a double: 10**15 does not fit PostgreSQL's INTEGER
 
 
 def _survey_answer(context: Context, rest: str, op: str, value: Any, where: str) -> ColumnElement:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict
 
 from flask import Blueprint, abort, jsonify, request
 
 from sandbox import actions
-from sandbox.api import state
+from sandbox.api import USER_ID, state
+from sandbox.state import User
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
+MAX_BATCH_USERS = 100_000
+PROFILE_FIELDS = ("language", "picture_url", "status_message")
 
 
 def _body() -> dict:
@@ -39,15 +43,47 @@ def create_user():
     body = _body()
     if not body.get("display_name"):
         raise ValueError("display_name is required")
-    profile = {k: body[k] for k in ("language", "picture_url", "status_message") if k in body}
+    profile = {k: body[k] for k in PROFILE_FIELDS if k in body}
     user = state().add_user(body["display_name"], body.get("user_id"), **profile)
     return jsonify(asdict(user)), 201
 
 
+@bp.post("/users/batch")
+def create_users():
+    """Many users at once, for benchmarks: `{"users": [{"user_id", "display_name", "friend",
+    "blocked", ...}]}`, up to 100,000 a call; no webhooks are sent."""
+    specs = _body().get("users")
+    if not isinstance(specs, list) or not 1 <= len(specs) <= MAX_BATCH_USERS:
+        raise ValueError(f"users must be a list of 1 to {MAX_BATCH_USERS} users")
+    users = [_batch_user(index, spec) for index, spec in enumerate(specs)]
+    return jsonify({"created": state().add_users(users)}), 201
+
+
+def _batch_user(index: int, spec) -> User:
+    if not isinstance(spec, dict):
+        raise ValueError(f"users[{index}] must be an object")
+    user_id, name = spec.get("user_id"), spec.get("display_name")
+    if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
+        raise ValueError(f"users[{index}].user_id must be U and 32 hex digits")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"users[{index}].display_name is required")
+    friend, blocked = spec.get("friend", False), spec.get("blocked", False)
+    if not isinstance(friend, bool) or not isinstance(blocked, bool):
+        raise ValueError(f"users[{index}]: friend and blocked are true or false")
+    profile = {k: spec[k] for k in PROFILE_FIELDS if k in spec}
+    friend = friend and not blocked
+    return User(
+        user_id, name, friend=friend, blocked=blocked, ever_followed=friend or blocked, **profile
+    )
+
+
 @bp.get("/users")
 def list_users():
+    """Every user, oldest first, or the first `?limit=N` (a benchmark may hold a million)."""
+    limit = request.args.get("limit", type=int)
     with state().lock:
-        return jsonify({"users": [asdict(u) for u in state().users.values()]})
+        users = list(itertools.islice(state().users.values(), limit))
+    return jsonify({"users": [asdict(u) for u in users]})
 
 
 def _send(event: dict):
@@ -108,8 +144,7 @@ def configure():
 
 @bp.get("/requests")
 def requests_log():
-    with state().lock:
-        return jsonify({"requests": list(state().requests)})
+    return jsonify({"requests": state().request_log()})
 
 
 @bp.post("/reset")

@@ -10,21 +10,21 @@ from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from sandbox.state import SandboxState
-from sandbox.validation import check_messages, error_body
+from sandbox.rate_limits import RATE_LIMITED
+from sandbox.state import SandboxState, sent_messages
+from sandbox.validation import check_messages, check_send_options, error_body
 
 bp = Blueprint("line_api", __name__)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-USER_ID = re.compile(r"^U[0-9a-f]{32}$")
-UUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+USER_ID = re.compile(r"U[0-9a-f]{32}")
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 AUTH_FAILED = (
     "Authentication failed. Confirm that the access token in the authorization header is valid."
 )
+MONTHLY_LIMIT = "You have reached your monthly limit."
 FAULT_BODIES = {
-    429: "The API rate limit has been exceeded. Try again later.",
+    429: RATE_LIMITED,
     500: "An error occurred in the server",
 }
 
@@ -66,6 +66,8 @@ def endpoint(name: str):
 def _front_door(name: str) -> Response | None:
     if request.headers.get("Authorization") != f"Bearer {state().access_token}":
         return line_error(401, AUTH_FAILED)
+    if not state().admit(name):
+        return line_error(429, RATE_LIMITED)
     delay = state().config.latency_ms / 1000
     fault = state().take_fault(name)
     if fault:
@@ -101,12 +103,12 @@ def _json_body() -> tuple[dict | None, Response | None]:
 
 
 def _send(via: str, recipients_of, with_sent: bool) -> Response:
-    """The shared path of push and multicast: retry key, validation, delivery."""
+    """The shared path of push and multicast: retry key, validation, quota, delivery."""
     body, error = _json_body()
     if error:
         return error
     key = request.headers.get("X-Line-Retry-Key")
-    if key is not None and not UUID_RE.match(key):
+    if key is not None and not UUID_RE.fullmatch(key):
         return line_error(400, "The retry key must be a UUID in hexadecimal format")
     if key:
         held = state().reserve_retry_key(key, g.request_id)
@@ -116,18 +118,19 @@ def _send(via: str, recipients_of, with_sent: bool) -> Response:
             response.headers["X-Line-Accepted-Request-Id"] = held.request_id
             return response
     recipients, problems = recipients_of(body)
-    problems += check_messages(body.get("messages"))
+    problems += check_messages(body.get("messages")) + check_send_options(body)
+    refusal = None
     if problems:
+        refusal = line_error(400, **error_body(problems))
+    elif recipients is None:
+        refusal = line_error(400, "Failed to send messages")
+    elif not state().deliver(recipients, via, body["messages"], g.request_id, key):
+        refusal = line_error(429, MONTHLY_LIMIT)
+    if refusal is not None:
         if key:
             state().settle_retry_key(key, False, [])
-        return line_error(400, **error_body(problems))
-    if recipients is None:
-        if key:
-            state().settle_retry_key(key, False, [])
-        return line_error(400, "Failed to send messages")
-    sent = []
-    for user_id in recipients:
-        sent = state().deliver(user_id, via, body["messages"], g.request_id, key)
+        return refusal
+    sent = sent_messages(body["messages"]) if with_sent else []
     if key:
         state().settle_retry_key(key, True, sent)
     return jsonify({"sentMessages": sent} if with_sent else {})
@@ -149,11 +152,12 @@ def _multicast_recipients(body: dict):
     bad = [
         i
         for i, user_id in enumerate(to)
-        if not isinstance(user_id, str) or not USER_ID.match(user_id)
+        if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id)
     ]
     if bad:
         return [], [("Invalid user ID", f"to[{bad[0]}]")]
-    return [user_id for user_id in to if state().user(user_id)], []
+    # IDs of no user here are accepted and not delivered (LINE: "200 but not received")
+    return to, []
 
 
 @bp.post("/v2/bot/message/push")
@@ -182,8 +186,8 @@ def reply():
     user_id = state().use_reply_token(str(body.get("replyToken") or ""))
     if user_id is None:
         return line_error(400, "Invalid reply token")
-    sent = state().deliver(user_id, "reply", body["messages"], g.request_id, None)
-    return jsonify({"sentMessages": sent})
+    state().deliver([user_id], "reply", body["messages"], g.request_id, None)
+    return jsonify({"sentMessages": sent_messages(body["messages"])})
 
 
 @bp.get("/v2/bot/profile/<user_id>")

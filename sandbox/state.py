@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,14 +17,16 @@ from typing import Any
 import requests
 
 from sandbox import events as ev
+from sandbox.config import Config, parse_settings
+from sandbox.rate_limits import RateLimiter
 
 RETRY_KEY_WINDOW_SECONDS = 24 * 3600
 ENDPOINTS = {"reply", "push", "multicast", "profile", "content", "quota", "loading", "*"}
 
 
-@dataclass
+@dataclass(slots=True)
 class User:
-    """A LINE user in the sandbox."""
+    """A LINE user in the sandbox (slots: a benchmark may hold a million of them)."""
 
     user_id: str
     display_name: str
@@ -59,12 +61,16 @@ class Content:
     kind: str
 
 
-@dataclass
-class Config:
-    latency_ms: int = 0
-    reply_token_ttl: float = 60.0
-    content_prepare_seconds: float = 0.0
-    quota: int = 200
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One accepted send as its recipients got it. All recipients of a request share this one
+    record (a multicast to 500 users is one record and 500 references to it)."""
+
+    via: str
+    messages: list[dict]
+    request_id: str
+    retry_key: str | None
+    at: str
 
 
 @dataclass
@@ -114,24 +120,31 @@ class SandboxState:
         with self.lock:
             self.generation = getattr(self, "generation", 0) + 1
             self.users: dict[str, User] = {}
-            self.deliveries: dict[str, list[dict]] = defaultdict(list)
-            self.requests: list[dict] = []
+            # A user's first delivery is held as is, later ones in a list: a campaign to a
+            # million users then costs a dict entry each, not a dict entry and a list.
+            self.deliveries: dict[str, Delivery | list[Delivery]] = {}
+            self.requests: list[tuple] = []  # (method, path, status, retry key, at): small
             self.faults: list[Fault] = []
             self.reply_tokens: dict[str, tuple[str, float]] = {}
             self.retry_keys: dict[str, RetryKey] = {}
             self.content: dict[str, Content] = {}
             self.unsent: set[str] = set()
             self.config = Config()
+            self.rate_limiter = RateLimiter()
             self.usage = 0
 
     # configuration and faults
     def configure(self, **settings: Any) -> Config:
+        """Change settings; all or none (ValueError names the first bad one)."""
+        parsed = parse_settings(settings)
         with self.lock:
-            for key, value in settings.items():
-                if not hasattr(self.config, key):
-                    raise ValueError(f"unknown setting {key!r}")
-                setattr(self.config, key, type(getattr(self.config, key))(value))
+            for key, value in parsed.items():
+                setattr(self.config, key, value)
             return self.config
+
+    def admit(self, endpoint: str) -> bool:
+        """Whether a request to `endpoint` is within its rate limit (and counts it if so)."""
+        return self.rate_limiter.admit(endpoint, self.config.rate_limit(endpoint))
 
     def add_fault(self, **rule: Any) -> Fault:
         fault = Fault(**rule)
@@ -161,6 +174,13 @@ class SandboxState:
         with self.lock:
             self.users[user.user_id] = user
         return user
+
+    def add_users(self, users: Iterable[User]) -> int:
+        """Add many users at once (a benchmark's million followers)."""
+        with self.lock:
+            count = len(self.users)
+            self.users.update((user.user_id, user) for user in users)
+            return len(self.users) - count
 
     def user(self, user_id: str) -> User | None:
         with self.lock:
@@ -202,33 +222,54 @@ class SandboxState:
 
     # deliveries
     def deliver(
-        self, user_id: str, via: str, messages: list[dict], request_id: str, retry_key: str | None
-    ) -> list[dict]:
-        """Record messages as received by a friend; blocked users get nothing."""
-        sent = [
-            {"id": ev.new_message_id(), "quoteToken": secrets.token_urlsafe(16)} for _ in messages
-        ]
+        self,
+        user_ids: Iterable[str],
+        via: str,
+        messages: list[dict],
+        request_id: str,
+        retry_key: str | None,
+    ) -> bool:
+        """Record one send as received by each recipient who exists and has not blocked the
+        bot, and count them against the quota as LINE does: one per recipient, whatever the
+        number of messages; unknown and blocked users and replies are free. False, with nothing
+        sent, if an enforced quota would be passed."""
+        record = Delivery(via, messages, request_id, retry_key, now_iso())
         with self.lock:
-            user = self.users.get(user_id)
-            if user is None or user.blocked:
-                return sent
-            for message in messages:
-                self.deliveries[user_id].append(
-                    {
-                        "via": via,
-                        "message": message,
-                        "request_id": request_id,
-                        "retry_key": retry_key,
-                        "at": now_iso(),
-                    }
-                )
-            if via != "reply":
-                self.usage += 1
-        return sent
+            found = map(self.users.get, user_ids)
+            receiving = [user for user in found if user is not None and not user.blocked]
+            counted = len(receiving) if via != "reply" else 0
+            if self.config.quota_enforced and self.usage + counted > self.config.quota:
+                return False
+            for user in receiving:  # keyed by the user's own id string, not the request's copy
+                self._hold(user.user_id, record)
+            self.usage += counted
+        return True
+
+    def _hold(self, user_id: str, record: Delivery) -> None:
+        held = self.deliveries.get(user_id)
+        if held is None:
+            self.deliveries[user_id] = record
+        elif isinstance(held, list):
+            held.append(record)
+        else:
+            self.deliveries[user_id] = [held, record]
 
     def messages_for(self, user_id: str) -> list[dict]:
+        """What the user received, one entry per message, oldest first."""
         with self.lock:
-            return list(self.deliveries.get(user_id, []))
+            held = self.deliveries.get(user_id, [])
+            records = list(held) if isinstance(held, list) else [held]
+        return [
+            {
+                "via": record.via,
+                "message": message,
+                "request_id": record.request_id,
+                "retry_key": record.retry_key,
+                "at": record.at,
+            }
+            for record in records
+            for message in record.messages
+        ]
 
     def log_request(
         self, method: str, path: str, status: int, retry_key: str | None, generation: int
@@ -237,15 +278,13 @@ class SandboxState:
         with self.lock:
             if generation != self.generation:
                 return
-            self.requests.append(
-                {
-                    "method": method,
-                    "path": path,
-                    "status": status,
-                    "retry_key": retry_key,
-                    "at": now_iso(),
-                }
-            )
+            self.requests.append((method, path, status, retry_key, now_iso()))
+
+    def request_log(self) -> list[dict]:
+        """Every API call since the last reset, oldest first."""
+        keys = ("method", "path", "status", "retry_key", "at")
+        with self.lock:
+            return [dict(zip(keys, entry, strict=True)) for entry in self.requests]
 
     # content
     def store_content(
@@ -279,3 +318,8 @@ class SandboxState:
 
     def new_request_id(self) -> str:
         return uuid.uuid4().hex
+
+
+def sent_messages(messages: list[dict]) -> list[dict]:
+    """The `sentMessages` LINE answers a push or reply with: an id per message."""
+    return [{"id": ev.new_message_id(), "quoteToken": secrets.token_urlsafe(16)} for _ in messages]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ MAX_CAROUSEL_BYTES = 50 * 1024
 MAX_QUICK_REPLIES = 13
 MAX_POSTBACK_DATA = 300
 MAX_QUICK_REPLY_LABEL = 20
+MAX_AGGREGATION_UNITS = 1
+AGGREGATION_UNIT = re.compile(r"[A-Za-z0-9_]{1,30}")
 
 Problem = tuple[str, str]  # (message, property)
 
@@ -192,6 +195,26 @@ def _check_actions(node: Any, path: str) -> list[Problem]:
     elif isinstance(node, list):
         for index, item in enumerate(node):
             problems += _check_actions(item, f"{path}[{index}]")
+    return problems
+
+
+def check_send_options(body: dict) -> list[Problem]:
+    """Push and multicast's optional fields: `notificationDisabled` and at most one
+    `customAggregationUnits` name (up to 30 letters, digits or underscores)."""
+    problems: list[Problem] = []
+    if not isinstance(body.get("notificationDisabled", False), bool):
+        problems.append(("Must be a boolean", "notificationDisabled"))
+    units = body.get("customAggregationUnits")
+    if units is None:
+        return problems
+    if not isinstance(units, list) or len(units) > MAX_AGGREGATION_UNITS:
+        return [
+            *problems,
+            (f"Size must be between 0 and {MAX_AGGREGATION_UNITS}", "customAggregationUnits"),
+        ]
+    for index, unit in enumerate(units):
+        if not isinstance(unit, str) or not AGGREGATION_UNIT.fullmatch(unit):
+            problems.append(("Invalid unit name", f"customAggregationUnits[{index}]"))
     return problems
 
 

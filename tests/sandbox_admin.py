@@ -15,6 +15,13 @@ def create_user(line, display_name: str, **fields: Any) -> str:
     return response.json()["user_id"]
 
 
+def create_users(line, users: list[dict]) -> int:
+    """Many users in one call (`user_id`, `display_name`, optional `friend`, `blocked`...)."""
+    response = requests.post(f"{line.url}/_sandbox/users/batch", json={"users": users}, timeout=60)
+    assert response.status_code == 201, response.text
+    return response.json()["created"]
+
+
 def user_event(line, user_id: str, action: str, **body: Any) -> dict:
     """follow / unfollow / events through the sandbox, which signs and sends the webhook."""
     path = f"{line.url}/_sandbox/users/{user_id}/{action}"

@@ -149,6 +149,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_campaign_recipients_customer', ['customer_id'], unique=False)
         batch_op.create_index('ix_campaign_recipients_run', ['run_id', 'id'], unique=False)
 
+    message_sql = sa.text(
+        "direction = 'in' AND kind IN "
+        "('text', 'sticker', 'image', 'video', 'audio', 'file', 'location')"
+    )
+    op.create_index(
+        'ix_interactions_customer_messages', 'interactions', ['customer_id', 'occurred_at'],
+        unique=False, postgresql_where=message_sql, sqlite_where=message_sql,
+    )
     with op.batch_alter_table('interactions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_interactions_campaign_id_campaigns'), 'campaigns', ['campaign_id'], ['id'], ondelete='SET NULL')
@@ -182,6 +190,7 @@ def downgrade() -> None:
         batch_op.drop_column('line_link_code_hash')
         batch_op.drop_column('line_user_id')
 
+    op.drop_index('ix_interactions_customer_messages', table_name='interactions')
     with op.batch_alter_table('interactions', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_interactions_campaign_id_campaigns'), type_='foreignkey')
         batch_op.drop_column('campaign_id')
