@@ -179,14 +179,20 @@ def preview_counts(
     return dict(rows)
 
 
-def _decisions(campaign: Campaign, rules: Politeness, now: datetime) -> list[tuple[str, Any]]:
-    """(reason, SQL test) in the order they are checked; the first that holds decides."""
-    decisions = [
+def _standing_rules(campaign: Campaign) -> list[tuple[str, Any]]:
+    """The rules a customer can change at any moment: checked again at send time."""
+    rules = [
         ("blocked", Customer.follow_status == BLOCKED),
         ("no_consent", Customer.marketing_consent.is_(False)),
     ]
     if campaign.topic_id is not None:
-        decisions.append(("topic", opted_out_of(campaign.topic_id)))
+        rules.append(("topic", opted_out_of(campaign.topic_id)))
+    return rules
+
+
+def _decisions(campaign: Campaign, rules: Politeness, now: datetime) -> list[tuple[str, Any]]:
+    """(reason, SQL test) in the order they are checked; the first that holds decides."""
+    decisions = _standing_rules(campaign)
     if rules.cap_messages > 0:
         decisions.append(("frequency_cap", _over_cap(rules, now) >= rules.cap_messages))
     if campaign.holdout_percent:
@@ -330,20 +336,7 @@ def _new_batches(
 ) -> list[BatchJob]:
     """Cut up to `count` batches of `size` from the run's next pending recipients."""
     rows = session.execute(
-        select(
-            CampaignRecipient.id,
-            CampaignRecipient.customer_id,
-            Customer.line_user_id,
-            Customer.display_name,
-        )
-        .join(Customer, Customer.id == CampaignRecipient.customer_id)
-        .where(
-            CampaignRecipient.run_id == run.id,
-            CampaignRecipient.id > run.claimed_up_to,
-            CampaignRecipient.status == RECIPIENT_PENDING,
-        )
-        .order_by(CampaignRecipient.id)
-        .limit(size * count)
+        _pending_recipients(run.id, CampaignRecipient.id > run.claimed_up_to).limit(size * count)
     ).all()
     exhausted = len(rows) < size * count  # the rest were held back when written
     run.claimed_up_to = run.last_recipient_id if exhausted else rows[-1][0]
@@ -372,12 +365,7 @@ def _new_batches(
 def _held_back_now(session: Session, run: CampaignRun, first: int, last: int) -> set[int]:
     """Send time is the last word: customers who blocked, withdrew consent or opted out of
     the topic since the run started are held back now, with the reason (rare: usually none)."""
-    decisions = [
-        ("blocked", Customer.follow_status == BLOCKED),
-        ("no_consent", Customer.marketing_consent.is_(False)),
-    ]
-    if run.campaign.topic_id is not None:
-        decisions.append(("topic", opted_out_of(run.campaign.topic_id)))
+    decisions = _standing_rules(run.campaign)
     reason = case(*[(test, literal(name)) for name, test in decisions], else_=literal(None))
     found = session.execute(
         select(CampaignRecipient.id, reason)
@@ -416,7 +404,14 @@ def _reclaim(
 
 def _recipients_of(session: Session, batch: CampaignBatch) -> list[Recipient]:
     """The batch's recipients still waiting for LINE's word."""
-    rows = session.execute(
+    in_batch = CampaignRecipient.id.between(batch.first_id, batch.last_id)
+    rows = session.execute(_pending_recipients(batch.run_id, in_batch)).all()
+    return [Recipient(*row) for row in rows]
+
+
+def _pending_recipients(run_id: int, which):
+    """A run's pending recipients (`which` narrows them by id) with what sending needs."""
+    return (
         select(
             CampaignRecipient.id,
             CampaignRecipient.customer_id,
@@ -425,13 +420,12 @@ def _recipients_of(session: Session, batch: CampaignBatch) -> list[Recipient]:
         )
         .join(Customer, Customer.id == CampaignRecipient.customer_id)
         .where(
-            CampaignRecipient.run_id == batch.run_id,
-            CampaignRecipient.id.between(batch.first_id, batch.last_id),
+            CampaignRecipient.run_id == run_id,
+            which,
             CampaignRecipient.status == RECIPIENT_PENDING,
         )
         .order_by(CampaignRecipient.id)
-    ).all()
-    return [Recipient(*row) for row in rows]
+    )
 
 
 def _job(batch: CampaignBatch, run: CampaignRun, recipients: list[Recipient]) -> BatchJob:

@@ -72,7 +72,7 @@ def check_flex_message(message: dict[str, Any]) -> None:
         _check_carousel(contents, size)
     elif kind != "bubble":
         raise FlexError(f"contents must be a bubble or a carousel, got {kind!r}")
-    for component in _walk(contents):
+    for component in walk(contents):
         _check_component(component)
 
 
@@ -84,15 +84,15 @@ def _check_carousel(contents: dict[str, Any], size: int) -> None:
         raise FlexError(f"carousel is {size} bytes; LINE allows {MAX_CAROUSEL_BYTES}")
 
 
-def _walk(node: Any):
+def walk(node: Any):
     """Every dict in the tree."""
     if isinstance(node, dict):
         yield node
         for value in node.values():
-            yield from _walk(value)
+            yield from walk(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _walk(item)
+            yield from walk(item)
 
 
 def _check_component(component: dict[str, Any]) -> None:

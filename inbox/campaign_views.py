@@ -28,6 +28,7 @@ from crm.campaigns import (
 )
 from crm.clock import utcnow
 from crm.delivery import preview_counts
+from crm.flex import walk
 from crm.models import Campaign, CampaignRun, Segment, Staff
 from crm.politeness import load_politeness
 from crm.segments import SegmentError
@@ -197,23 +198,13 @@ def _bubble(message: dict) -> dict:
     """A message as the preview draws it: its kind, its text, a Flex card's texts."""
     kind = message.get("type")
     if kind == "flex":
-        texts = [node["text"] for node in _walk(message.get("contents")) if node.get("text")]
+        texts = [node["text"] for node in walk(message.get("contents")) if node.get("text")]
         return {"kind": "flex", "alt": message.get("altText", ""), "texts": texts[:12]}
     if kind == "image":
         return {"kind": "image", "url": message.get("originalContentUrl", "")}
     if kind == "sticker":
         return {"kind": "sticker"}
     return {"kind": "text", "text": message.get("text", "")}
-
-
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _walk(item)
 
 
 def _preview(session, campaign: Campaign) -> dict:
