@@ -283,7 +283,7 @@ def claim_batches(
     jobs = [_reclaim(session, batch, now, lease) for batch in _open_batches(session, now, batches)]
     jobs = [job for job in jobs if job is not None]
     for run in _runs_with_work(session, now, batches, lock=True):
-        if len(jobs) < batches:
+        while len(jobs) < batches and run.claimed_up_to < run.last_recipient_id:
             jobs += _new_batches(session, run, now, size, batches - len(jobs), lease)
     return jobs
 
@@ -335,11 +335,13 @@ def _new_batches(
     session: Session, run: CampaignRun, now: datetime, size: int, count: int, lease: timedelta
 ) -> list[BatchJob]:
     """Cut up to `count` batches of `size` from the run's next pending recipients."""
-    rows = session.execute(
-        _pending_recipients(run.id, CampaignRecipient.id > run.claimed_up_to).limit(size * count)
-    ).all()
-    exhausted = len(rows) < size * count  # the rest were held back when written
-    run.claimed_up_to = run.last_recipient_id if exhausted else rows[-1][0]
+    # A window of ids after the cursor bounds what any plan reads (a run's ids are contiguous:
+    # one INSERT wrote them), however stale the table's statistics are.
+    window_end = min(run.last_recipient_id, run.claimed_up_to + size * count * 4)
+    window = CampaignRecipient.id.between(run.claimed_up_to + 1, window_end)
+    rows = session.execute(_pending_recipients(run.id, window).limit(size * count)).all()
+    exhausted = len(rows) < size * count  # the rest of the window was held back when written
+    run.claimed_up_to = window_end if exhausted else rows[-1][0]
     if not rows:
         return []
     changed = _held_back_now(session, run, rows[0][0], rows[-1][0])
