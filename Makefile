@@ -45,6 +45,7 @@ bench: setup ## Run the benchmarks and print their tables
 	$(BIN)/python bench/handling.py
 	$(BIN)/python bench/surveys.py
 	$(BIN)/python bench/inbox.py
+	$(BIN)/python bench/campaigns.py
 
 messages: setup ## Re-extract the inbox's texts and update the ja/en catalogues
 	$(BIN)/pybabel extract -F inbox/babel.cfg -k _l --no-location --project "LINE CRM" -o inbox/translations/messages.pot .
