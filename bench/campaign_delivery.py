@@ -24,13 +24,12 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.webhook import PG_ADMIN_URL, machine_load  # noqa: E402
-from crm import migrations  # noqa: E402
+from bench.inbox import fresh_database  # noqa: E402
+from bench.webhook import machine_load  # noqa: E402
 from crm.campaigns import CampaignInput, create_campaign  # noqa: E402
 from crm.clock import utcnow  # noqa: E402
 from crm.db import Database  # noqa: E402
@@ -102,22 +101,6 @@ def sandbox_friends(url: str, count: int) -> None:
     requests.post(f"{url}/_sandbox/config", json=limits, timeout=5).raise_for_status()
 
 
-def fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'delivery.sqlite3'}"
-    else:
-        from sqlalchemy import create_engine
-
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {PG_DB}"))
-        admin.dispose()
-        url = make_url(PG_ADMIN_URL).set(database=PG_DB).render_as_string(False)
-    migrations.upgrade(url)
-    return url
-
-
 CUSTOMERS_SQL = """
 INSERT INTO customers (line_user_id, display_name, follow_status, follow_count,
     marketing_consent, profile_status, profile_attempts, followed_at, created_at, updated_at)
@@ -186,7 +169,7 @@ def campaign_sent(database: Database) -> bool:
 
 
 def one_delivery(kind: str, recipients: int, senders: int, workdir: Path) -> DeliveryRun:
-    url = fresh_database(kind, workdir)
+    url = fresh_database(kind, workdir, pg_name=PG_DB, sqlite_name="delivery.sqlite3")
     database = Database(url)
     port = free_port()
     sandbox_url = f"http://127.0.0.1:{port}"

@@ -587,19 +587,21 @@ def _percentiles(values: list[float]) -> tuple[float, float, float]:
 # ---------------------------------------------------------------- databases and the report
 
 
-def fresh_database(kind: str, workdir: Path) -> str:
+def fresh_database(
+    kind: str, workdir: Path, pg_name: str = PG_BENCH_DB, sqlite_name: str = "inbox.sqlite3"
+) -> str:
     """An empty, migrated database of the given kind."""
     if kind == "sqlite":
-        for leftover in workdir.glob("inbox.sqlite3*"):
+        for leftover in workdir.glob(f"{sqlite_name}*"):
             leftover.unlink()
-        url = f"sqlite:///{workdir / 'inbox.sqlite3'}"
+        url = f"sqlite:///{workdir / sqlite_name}"
     else:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {PG_BENCH_DB}"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {pg_name}"))
         admin.dispose()
-        url = make_url(PG_ADMIN_URL).set(database=PG_BENCH_DB).render_as_string(False)
+        url = make_url(PG_ADMIN_URL).set(database=pg_name).render_as_string(False)
     migrations.upgrade(url)
     return url
 
