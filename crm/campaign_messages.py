@@ -17,6 +17,7 @@ import copy
 import json
 from typing import Any
 
+from crm.field_errors import FieldError
 from crm.flex import FlexError, check_flex_message, render_flex
 from crm.line_limits import MAX_MESSAGES_PER_REQUEST, MAX_TEXT_UTF16, utf16_length
 
@@ -26,13 +27,8 @@ LONGEST_NAME = 20  # LINE display names are at most 20 characters
 MAX_URL = 2000
 
 
-class MessageError(ValueError):
+class MessageError(FieldError):
     """A message LINE would refuse; `where` names it (messages[1].text)."""
-
-    def __init__(self, where: str, message: str):
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
 
 
 def checked_messages(messages: Any) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from crm.campaign_messages import MessageError, checked_messages
+from crm.field_errors import FieldError
 from crm.models import (
     CAMPAIGN_CANCELLED,
     CAMPAIGN_DRAFT,
@@ -43,13 +44,8 @@ PAST_GRACE = timedelta(seconds=60)  # a send_at this close behind now still mean
 HELD_BACK_REASONS = ("blocked", "no_consent", "topic", "frequency_cap", "holdout")
 
 
-class CampaignError(ValueError):
+class CampaignError(FieldError):
     """A campaign that cannot be saved or a change it cannot take; `where` names the field."""
-
-    def __init__(self, where: str, message: str):
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
 
 
 @dataclass(frozen=True)

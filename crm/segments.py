@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm.attributes import find_attribute
+from crm.field_errors import FieldError
 from crm.models import (
     FOLLOW_STATES,
     Customer,
@@ -55,13 +56,8 @@ LARGEST = 1e15  # numbers compared with; beyond it a database could not bind the
 MESSAGE_KINDS = ("text", "sticker", "image", "video", "audio", "file", "location")
 
 
-class SegmentError(ValueError):
+class SegmentError(FieldError):
     """A tree that cannot be compiled; `where` names the part at fault (conditions.all[2].op)."""
-
-    def __init__(self, where: str, message: str):
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -251,12 +251,9 @@ def save_politeness_rules():
         quiet_start=form.get("quiet_start", "").strip(),
         quiet_end=form.get("quiet_end", "").strip(),
     )
-    try:
-        with staff_change("settings.campaigns", detail=asdict(rules)) as (tx, _d):
-            save_politeness(tx, rules)
-    except PolitenessError as exc:
-        return _done("inbox_settings.shop", str(exc))
-    return _done("inbox_settings.shop")
+    return _saved_shop_setting(
+        "settings.campaigns", asdict(rules), lambda tx: save_politeness(tx, rules), PolitenessError
+    )
 
 
 @bp.post("/csat")
@@ -270,12 +267,12 @@ def save_csat():
         quiet_days=-1 if days is None else days,  # refused below
         question=form.get("question", "").strip(),
     )
-    try:
-        with staff_change("settings.csat", detail={"enabled": settings.enabled}) as (tx, _d):
-            save_csat_settings(tx, settings)
-    except CsatError as exc:
-        return _done("inbox_settings.shop", str(exc))
-    return _done("inbox_settings.shop")
+    return _saved_shop_setting(
+        "settings.csat",
+        {"enabled": settings.enabled},
+        lambda tx: save_csat_settings(tx, settings),
+        CsatError,
+    )
 
 
 @bp.post("/hours")
@@ -312,10 +309,20 @@ def save_bot_texts():
 @admin_required
 def save_timezone():
     name = request.form.get("timezone", "").strip()
+    return _saved_shop_setting(
+        "settings.timezone",
+        {"timezone": name},
+        lambda tx: set_shop_timezone(tx, name),
+        ShopSettingError,
+    )
+
+
+def _saved_shop_setting(action: str, detail: dict, save, refused: type[Exception]):
+    """Save one shop setting with its audit entry; a refusal goes back with its message key."""
     try:
-        with staff_change("settings.timezone", detail={"timezone": name}) as (tx, _d):
-            set_shop_timezone(tx, name)
-    except ShopSettingError as exc:
+        with staff_change(action, detail=detail) as (tx, _d):
+            save(tx)
+    except refused as exc:
         return _done("inbox_settings.shop", str(exc))
     return _done("inbox_settings.shop")
 

@@ -135,6 +135,12 @@ def received(line, user_id: str) -> list[dict]:
     return [d for d in sb.delivered(line, user_id) if d["via"] in ("multicast", "push")]
 
 
+def assert_each_got(db, line, ids: list[int], times: int) -> None:
+    """Every one of these customers received the campaign exactly `times` times."""
+    for user_id in line_ids(db, ids):
+        assert len(received(line, user_id)) == times, user_id
+
+
 def test_campaign_reaches_every_friend_once_and_holds_back_the_rest(db, line, customers, sender):
     friends = customers(3)
     blocked = customers(1, name="ブロック", follow_status=BLOCKED)
@@ -235,8 +241,7 @@ def test_frequency_cap_holds_back_a_third_campaign_within_seven_days(db, line, c
             send_all(sender)
             tick(db, rules)
     assert counts(db, last)["held_back"]["frequency_cap"] == 2
-    for user_id in line_ids(db, ids):
-        assert len(received(line, user_id)) == 2
+    assert_each_got(db, line, ids, 2)
     # Eight days after the first, one of the two has left the window.
     with time_machine.travel(start + timedelta(days=8), tick=True):
         again = schedule(db, name="翌週")
@@ -284,8 +289,7 @@ def test_quiet_hours_defer_to_nine_in_the_morning_and_do_not_drop(db, line, cust
         tick(db, rules)
     assert counts(db, campaign_id)["sent"] == 2
     assert status(db, campaign_id) == "sent"
-    for user_id in line_ids(db, ids):
-        assert len(received(line, user_id)) == 1
+    assert_each_got(db, line, ids, 1)
 
 
 def test_a_run_still_going_when_quiet_hours_begin_waits_for_them_to_end(
@@ -403,8 +407,7 @@ def test_sender_killed_before_calling_line_the_batch_goes_after_its_lease(
     with time_machine.travel(noon_tokyo() + timedelta(minutes=1), tick=True):
         assert send_all(sender) == 3
     assert counts(db, campaign_id)["sent"] == 3
-    for user_id in line_ids(db, ids):
-        assert len(received(line, user_id)) == 1
+    assert_each_got(db, line, ids, 1)
 
 
 def test_sender_killed_after_line_accepted_the_resend_is_a_409_not_a_duplicate(
@@ -424,8 +427,7 @@ def test_sender_killed_after_line_accepted_the_resend_is_a_409_not_a_duplicate(
     assert statuses == [200, 409]
     assert counts(db, campaign_id)["sent"] == 3
     assert status(db, campaign_id) == "sent"
-    for user_id in line_ids(db, ids):
-        assert len(received(line, user_id)) == 1
+    assert_each_got(db, line, ids, 1)
 
 
 def test_a_personalised_batch_resent_after_a_crash_reaches_nobody_twice(
@@ -443,8 +445,7 @@ def test_a_personalised_batch_resent_after_a_crash_reaches_nobody_twice(
         )
     with time_machine.travel(noon_tokyo() + timedelta(minutes=1), tick=True):
         send_all(sender)
-    for user_id in line_ids(db, ids):
-        assert len(received(line, user_id)) == 1
+    assert_each_got(db, line, ids, 1)
 
 
 def test_a_429_storm_is_retried_with_the_same_key_until_it_passes(db, line, customers, sender):
@@ -463,8 +464,7 @@ def test_a_429_storm_is_retried_with_the_same_key_until_it_passes(db, line, cust
     assert [r["status"] for r in requests] == [429, 429, 429, 200]
     assert len({r["retry_key"] for r in requests}) == 1
     assert counts(db, campaign_id)["sent"] == 2
-    for user_id in line_ids(db, ids):
-        assert len(received(line, user_id)) == 1
+    assert_each_got(db, line, ids, 1)
 
 
 def test_a_refusal_is_recorded_with_lines_message(db, line, customers, sender):
