@@ -770,3 +770,7 @@ class CampaignRecipient(Base):
         Index("ix_campaign_recipients_customer", "customer_id"),
         {"postgresql_with": {"fillfactor": 80}},  # room on each page for in-place updates
     )
+
+
+# Loyalty's tables live with the capability (crm/loyalty/) on the same Base.
+import crm.loyalty.models  # noqa: E402, F401
