@@ -48,6 +48,10 @@ class Settings:
     push_per_second: int = 2000  # personalised campaign pushes per sender (LINE's limit)
     campaign_senders: int = 1  # sender loops in the scheduler process
     campaign_lease_seconds: int = 30  # a batch whose sender died is taken again after this
+    # Where LINE's servers and customers' phones reach this app (coupon and member QR images,
+    # links); the local address in the sandbox.
+    public_base_url: str | None = None  # None: the QR images are left out, codes still shown
+    line_basic_id: str = "@sandbox"  # the account's basic ID (@…), for counter QR links
 
     def with_changes(self, **changes) -> Settings:
         """A copy with some values replaced (tests and commands)."""
@@ -85,6 +89,8 @@ class Settings:
             push_per_second=_int(env, "CAMPAIGN_PUSH_PER_SECOND", 2000),
             campaign_senders=_int(env, "CAMPAIGN_SENDERS", 1),
             campaign_lease_seconds=_int(env, "CAMPAIGN_LEASE_SECONDS", 30),
+            public_base_url=_public_base_url(env, sandbox),
+            line_basic_id=_basic_id(env, sandbox),
         )
 
 
@@ -130,6 +136,27 @@ def _api_host(env: dict[str, str], sandbox: bool) -> str | None:
     if sandbox:
         return f"http://127.0.0.1:{_int(env, 'SANDBOX_PORT', SANDBOX_PORT)}"
     return None
+
+
+def _public_base_url(env: dict[str, str], sandbox: bool) -> str | None:
+    """The app's address as the outside world sees it (LINE fetches coupon and member QR
+    images from it); without one, cards show codes and numbers without a QR image."""
+    url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if url and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", url):
+        raise ConfigError(f"PUBLIC_BASE_URL must be a URL like https://crm.example.jp, got {url!r}")
+    if url:
+        return url
+    if sandbox:
+        return f"http://127.0.0.1:{_int(env, 'PORT', 5000)}"
+    return None
+
+
+def _basic_id(env: dict[str, str], sandbox: bool) -> str:
+    """The account's basic ID (@abc1234), which counter QR links open a chat with."""
+    basic_id = env.get("LINE_BASIC_ID", "").strip()
+    if basic_id and not re.match(r"^@[0-9a-z._-]{3,30}$", basic_id):
+        raise ConfigError(f"LINE_BASIC_ID must look like @abc1234, got {basic_id!r}")
+    return basic_id or "@sandbox"
 
 
 def _secret_key(env: dict[str, str], sandbox: bool) -> str:
