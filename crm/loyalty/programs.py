@@ -1,7 +1,7 @@
 """Stamp-card programs: the goal, milestone rewards, expiry, limits and starter stamps.
 
 A default program exists out of the box (10 stamps, at most one a day, a free-drink coupon at
-10); it is created the first time anything asks for it and is the one used when no program is
+10, stamps valid for a year after the latest one, a reminder two weeks before); it is created the first time anything asks for it and is the one used when no program is
 named.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crm.field_errors import FieldError
 from crm.loyalty.models import (
     EXPIRY_FIXED,
+    EXPIRY_FROM_LAST,
     EXPIRY_KINDS,
     EXPIRY_NONE,
     Coupon,
@@ -172,7 +173,9 @@ def _create_default(session: Session) -> StampProgram:
         name=DEFAULT_NAME,
         stamps_needed=10,
         per_day_limit=1,
-        expiry_kind=EXPIRY_NONE,
+        expiry_kind=EXPIRY_FROM_LAST,
+        expiry_days=365,
+        remind_days_before=14,
         is_default=True,
         rewards=[StampReward(stamps=10, coupon_id=reward.id)],
     )
