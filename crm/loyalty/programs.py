@@ -1,8 +1,8 @@
 """Stamp-card programs: the goal, milestone rewards, expiry, limits and starter stamps.
 
 A default program exists out of the box (10 stamps, at most one a day, a free-drink coupon at
-10, stamps valid for a year after the latest one, a reminder two weeks before); it is created the first time anything asks for it and is the one used when no program is
-named.
+10, stamps valid for a year after the latest one, a reminder two weeks before); it is created
+the first time anything asks for it and is the one used when no program is named.
 """
 
 from __future__ import annotations
