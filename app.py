@@ -56,9 +56,10 @@ def _register_blueprints(app: Flask) -> None:
     from web.errors import register_error_pages
     from web.health import bp as health_bp
     from web.health import register_backlog_banner
+    from web.qr import bp as qr_bp
 
     app.url_map.converters.update(CONVERTERS)  # before any route uses <id:…>
-    for blueprint in (webhook_bp, api_bp, health_bp):
+    for blueprint in (webhook_bp, api_bp, health_bp, qr_bp):
         app.register_blueprint(blueprint)
     register_inbox(app)
     register_error_pages(app)

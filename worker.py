@@ -22,6 +22,7 @@ from dotenv import load_dotenv
 
 from bot.handling import handle_pending_events
 from bot.sending import fetch_due_profiles, send_due_messages
+from bot.turn import LoyaltyContext
 from composition import Services, build_services
 from crm.settings import Settings
 
@@ -44,7 +45,9 @@ class Worker:
 
     def handle_events(self) -> int:
         """One round of event handling."""
-        return handle_pending_events(self.services.db, self.services.settings.shop_timezone)
+        settings = self.services.settings
+        loyalty = LoyaltyContext(settings.secret_key, settings.public_base_url)
+        return handle_pending_events(self.services.db, settings.shop_timezone, loyalty)
 
     def talk_to_line(self) -> int:
         """One round of sending and profile fetching."""

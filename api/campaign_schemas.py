@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, Field, StrictBool, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StrictBool, field_validator
 
 from api.schemas import Body
 from api.segment_schemas import _json_safe
@@ -22,7 +22,8 @@ class CampaignIn(Input):
     )
     messages: list[dict[str, Any]] = Field(
         description="1-5 LINE message objects: text ({name} is the customer's name), image, "
-        'sticker, flex, or {"type": "flex", "template": NAME, "values": {...}}'
+        'sticker, flex, {"type": "flex", "template": NAME, "values": {...}}, or one '
+        '{"type": "coupon", "coupon_id": N}: each recipient gets a code of their own'
     )
     send_at: AwareDatetime | None = Field(None, description="ISO 8601 with offset; absent: now")
     recurrence: Text | None = Field(
@@ -38,6 +39,12 @@ class CampaignIn(Input):
 
 
 class HeldBack(Body):
+    """Recipients held back, by reason. A coupon campaign adds `coupon_limit`, `sold_out` and
+    `coupon_ended` when some recipients could not be issued a code (crm/campaign_coupons.py)."""
+
+    model_config = ConfigDict(extra="allow", from_attributes=True)
+    __pydantic_extra__: dict[str, int]
+
     blocked: int
     no_consent: int
     topic: int

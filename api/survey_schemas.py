@@ -72,6 +72,9 @@ class SurveyIn(Input):
         None, ge=1, le=24 * 30, description="one reminder after this long quiet; null: none"
     )
     thanks: Text | None = Field(None, max_length=5000)
+    reward_coupon_id: int | None = Field(
+        None, ge=1, le=DATABASE_ID_MAX, description="a coupon each customer gets on completing it"
+    )
     questions: list[QuestionIn] = Field(min_length=1, max_length=50)
 
     def questions_json(self) -> list[dict[str, Any]]:
@@ -89,6 +92,9 @@ class SurveyChange(Input):
     expire_hours: int | None = Field(None, ge=1, le=24 * 30)
     remind_after_hours: int | None = Field(None, ge=0, le=24 * 30, description="0: no reminder")
     thanks: Text | None = Field(None, max_length=5000)
+    reward_coupon_id: int | None = Field(
+        None, ge=1, le=DATABASE_ID_MAX, description="the completion reward; null: none"
+    )
     questions: list[QuestionIn] | None = Field(None, min_length=1, max_length=50)
 
     def questions_json(self) -> list[dict[str, Any]]:
@@ -105,6 +111,7 @@ class Survey(Body):
     expire_hours: int
     remind_after_hours: int | None
     thanks: str | None
+    reward_coupon_id: int | None = Field(description="the coupon a completed run earns")
     questions: list[dict[str, Any]]
     runs: dict[str, int] = Field(description="runs by status")
     created_at: datetime

@@ -32,12 +32,13 @@ from crm.surveys import (
     delete_survey,
     get_survey,
     list_responses,
+    survey_reward,
 )
 from crm.surveys import list_surveys as all_surveys
 from request_scope import request_session, services
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys")
-NULLABLE = ("keyword", "thanks", "remind_after_hours")  # null clears these
+NULLABLE = ("keyword", "thanks", "remind_after_hours", "reward_coupon_id")  # null clears these
 
 
 def _survey(session, flow: Flow) -> Survey:
@@ -51,6 +52,7 @@ def _survey(session, flow: Flow) -> Survey:
         expire_hours=flow.expire_hours,
         remind_after_hours=flow.remind_after_hours,
         thanks=flow.thanks,
+        reward_coupon_id=survey_reward(session, flow),
         questions=newest_version(session, flow).steps,
         runs=count_runs(session, flow.id),
         created_at=flow.created_at,
@@ -77,6 +79,7 @@ def create(body: SurveyIn):
                 expire_hours=body.expire_hours,
                 remind_after_hours=body.remind_after_hours,
                 thanks=body.thanks,
+                reward_coupon_id=body.reward_coupon_id,
             )
         except SurveyError as exc:
             raise InvalidParameter(exc.problem.field, exc.problem.message) from None

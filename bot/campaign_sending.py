@@ -1,11 +1,11 @@
 """Sends campaign batches (crm/delivery.py) to LINE: multicast for a batch everyone gets alike,
-a push per recipient when the messages name them. Calls are paced by a rate limit per method
-(default 150 multicasts/s, under LINE's 200; 2,000 pushes/s, LINE's own limit).
+a push per recipient when the messages name them or carry a coupon. Calls are paced by a rate
+limit per method (default 150 multicasts/s, under LINE's 200; 2,000 pushes/s, LINE's own limit).
 
-A round claims a few batches in one transaction (their retry keys committed before any call),
-calls LINE for them at once from a thread pool, and records every outcome in one more
-transaction. Any number of senders can run: on PostgreSQL they share a run's recipients with
-SKIP LOCKED; on SQLite they take turns at the write lock.
+A round claims a few batches in one transaction (their retry keys, and a coupon campaign's
+codes, committed before any call), calls LINE for them at once from a thread pool, and records
+every outcome in one more transaction. Any number of senders can run: on PostgreSQL they share
+a run's recipients with SKIP LOCKED; on SQLite they take turns at the write lock.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from datetime import timedelta
 
 from bot.line_client import LineClient
-from crm.campaign_messages import personalised
+from crm.campaign_messages import TEST_COUPON_TEXT, personalised, with_coupon
 from crm.clock import utcnow
 from crm.db import Database
 from crm.delivery import (
@@ -70,6 +70,7 @@ class CampaignSender:
         push_per_second: float = 2000,
         batches_per_round: int = 8,
         lease: timedelta = BATCH_LEASE,
+        base_url: str | None = None,
     ):
         self.db = db
         self.line = line
@@ -78,6 +79,7 @@ class CampaignSender:
         self.pushes = RateLimit(push_per_second)
         self.batches_per_round = batches_per_round
         self.lease = lease
+        self.base_url = base_url  # where coupon cards' QR images are served
 
     def send_round(self) -> int:
         """Claim, send and record up to `batches_per_round` batches; returns recipients tried."""
@@ -85,7 +87,13 @@ class CampaignSender:
             if not any_campaign_work(session, utcnow()):
                 return 0
         with self.db.transaction(background=True) as session:
-            jobs = claim_batches(session, utcnow(), self.batches_per_round, lease=self.lease)
+            jobs = claim_batches(
+                session,
+                utcnow(),
+                self.batches_per_round,
+                lease=self.lease,
+                base_url=self.base_url,
+            )
         if not jobs:
             return 0
         results = list(self.pool.map(self._send, jobs))
@@ -139,5 +147,7 @@ def _log_refusal(job: BatchJob, outcome: SendOutcome) -> None:
 
 
 def send_test(line: LineClient, to: str, messages: list, display_name: str | None) -> SendOutcome:
-    """A campaign's messages pushed to one staff member's own LINE, their name filled in."""
-    return line.push(to, personalised(messages, display_name), str(uuid.uuid4()))
+    """A campaign's messages pushed to one staff member's own LINE, their name filled in (a
+    coupon's place says where each customer's own code will be: no code is issued)."""
+    shown = with_coupon(messages, [{"type": "text", "text": TEST_COUPON_TEXT}])
+    return line.push(to, personalised(shown, display_name), str(uuid.uuid4()))

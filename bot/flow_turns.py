@@ -47,6 +47,7 @@ from crm.flows import (
 )
 from crm.interactions import queue_outbound
 from crm.line_limits import MAX_MESSAGES_PER_REQUEST
+from crm.loyalty.notify import coupon_messages
 from crm.models import RUN_EXPIRED, RUN_IN_PROGRESS, Customer, Flow, FlowRun
 
 CANCEL_WORDS = frozenset({"やめる", "止める", "中止", "キャンセル", "cancel", "stop", "quit"})
@@ -60,6 +61,8 @@ def say(turn: Turn, prompt: Prompt, flow: Flow) -> None:
         messages += question_messages(prompt.run, prompt.question, turn.texts)
     else:
         messages.append(text_message(flow.thanks or turn.texts["flow_thanks"]))
+        base_url = turn.loyalty.public_base_url
+        messages += coupon_messages(list(prompt.rewards), turn.now, base_url, tz=turn.shop_tz)
     turn.reply(messages)
 
 

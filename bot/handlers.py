@@ -15,6 +15,9 @@ from bot.flow_turns import (
     route_text_to_flow,
     start_follow_flows,
 )
+from bot.loyalty_turns import COMMANDS as LOYALTY_COMMANDS
+from bot.loyalty_turns import POSTBACKS as LOYALTY_POSTBACKS
+from bot.loyalty_turns import give_welcome_gifts, take_counter_token
 from bot.messages import ack_messages, greeting_messages, help_messages, text_message
 from bot.turn import Turn
 from crm.answer_reading import normalise
@@ -31,12 +34,15 @@ STAFF_CODE_UNKNOWN = (
 
 
 def on_follow(turn: Turn) -> None:
-    """Added or unblocked: (re)activate the customer and greet them."""
+    """Added or unblocked: (re)activate the customer and greet them; a first follow also brings
+    the starter stamps and the welcome coupon."""
     is_unblocked = bool((turn.event.raw.get("follow") or {}).get("isUnblocked"))
     record_follow(turn.session, turn.customer, turn.event.occurred_at, is_unblocked)
     turn.record("follow", payload={"isUnblocked": is_unblocked})
     turn.ensure_conversation()
     turn.reply(greeting_messages(turn.texts))
+    if turn.customer.follow_count == 1 and not is_unblocked:
+        give_welcome_gifts(turn)
     start_follow_flows(turn)
 
 
@@ -56,7 +62,11 @@ def on_message(turn: Turn) -> None:
     turn.record(kind, text=summary, payload=message, line_message_id=_str(message.get("id")))
     if kind == "text" and not turn.event.is_standby:
         text = message.get("text") or ""
-        if link_staff_account(turn, text) or route_text_to_flow(turn, text, TEXT_COMMANDS):
+        if (
+            take_counter_token(turn, text)
+            or link_staff_account(turn, text)
+            or route_text_to_flow(turn, text, TEXT_COMMANDS)
+        ):
             turn.note_customer_answered(summary)
             return
     turn.note_customer_spoke(summary or f"[{kind}]")
@@ -152,12 +162,14 @@ MESSAGE_SUMMARIES: dict[str, Callable[[dict[str, Any]], str | None]] = {
 TEXT_COMMANDS: dict[str, Callable[[Turn], None]] = {
     "へるぷ": send_help,
     "help": send_help,
+    **{normalise(keyword): command for keyword, command in LOYALTY_COMMANDS.items()},
 }
 
 POSTBACK_ACTIONS: dict[str, Callable[[Turn], None]] = {
     "help": send_help,
     "flow": on_flow_postback,
     "survey": on_survey_postback,
+    **LOYALTY_POSTBACKS,
 }
 
 EVENT_HANDLERS: dict[str, Callable[[Turn], None]] = {

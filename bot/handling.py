@@ -10,7 +10,7 @@ sender (bot/sending.py) delivers what the round queued once it has committed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.events import read_event
 from bot.handlers import EVENT_HANDLERS
-from bot.turn import Turn
+from bot.turn import NO_LOYALTY, LoyaltyContext, Turn
 from crm.bot_texts import load_texts
 from crm.clock import utcnow
 from crm.conversations import forget_conversations, load_conversations
@@ -53,13 +53,16 @@ class Round:
     texts: dict[str, str]
     default_timezone: str
     customers: dict[str, Customer] = field(default_factory=dict)  # by LINE user ID
+    loyalty: LoyaltyContext = NO_LOYALTY
 
 
 def handle_pending_events(
     db: Database,
     default_timezone: str = "Asia/Tokyo",
+    loyalty: LoyaltyContext | None = None,
 ) -> int:
-    """One round in one transaction; returns how many events it handled (0: none waiting)."""
+    """One round in one transaction; returns how many events it handled (0: none waiting).
+    `loyalty` carries the secret and public address the stamp and coupon replies need."""
     with db.read_session() as session:
         if not any_pending_events(session):
             return 0  # an idle worker takes no write lock
@@ -69,19 +72,20 @@ def handle_pending_events(
         if not rows:
             return 0
         now = utcnow()
-        finished = _handle_events(session, rows, now, load_texts(session), default_timezone)
+        shared = Round(now, load_texts(session), default_timezone, loyalty=loyalty or NO_LOYALTY)
+        finished = _handle_events(session, rows, shared)
         for status, event_ids in finished.items():
             finish_events(session, event_ids, status, now)
     return len(rows)
 
 
-def _handle_events(session: Session, rows, now, texts, default_timezone) -> dict[str, list[int]]:
+def _handle_events(session: Session, rows, base: Round) -> dict[str, list[int]]:
     """Handle the round's events under one savepoint; if a handler raises (rare), roll back
     and handle them again each under a savepoint of its own, so only that event fails. A
     savepoint per event from the start would cost 2.7x the CPU (docs/benchmarks.md)."""
     try:
         with session.begin_nested():
-            shared = _round(session, rows, now, texts, default_timezone)
+            shared = _round(session, rows, base)
             return _handle_round(session, rows, shared, _handle)
     except OperationalError:
         raise  # the database is unreachable: the round rolls back, its events stay pending
@@ -89,17 +93,17 @@ def _handle_events(session: Session, rows, now, texts, default_timezone) -> dict
         log.info("a handler raised; handling the round's events one savepoint each")
     forget_conversations(session)
     forget_runs(session)
-    shared = _round(session, rows, now, texts, default_timezone)
+    shared = _round(session, rows, base)
     return _handle_round(session, rows, shared, _handle_in_savepoint)
 
 
-def _round(session: Session, rows: list[InboundEvent], now, texts, default_timezone) -> Round:
+def _round(session: Session, rows: list[InboundEvent], base: Round) -> Round:
     """What the round's events share, with their customers and chats read in two queries."""
     customers = load_customers(session, [_user_id(row) for row in rows])
     customer_ids = [customer.id for customer in customers.values()]
     load_conversations(session, customer_ids)
     load_active_runs(session, customer_ids)
-    return Round(now, texts, default_timezone, customers)
+    return replace(base, customers=customers)
 
 
 def _handle_round(session, rows, shared: Round, handle) -> dict[str, list[int]]:
@@ -142,17 +146,31 @@ def _handle(session: Session, row: InboundEvent, shared: Round) -> str:
         return EVENT_IGNORED
     customer = get_or_register_customer(session, event.user_id, event.occurred_at, shared.customers)
     turn = Turn(
-        session, event, customer, shared.texts, shared.now, default_timezone=shared.default_timezone
+        session,
+        event,
+        customer,
+        shared.texts,
+        shared.now,
+        default_timezone=shared.default_timezone,
+        loyalty=shared.loyalty,
     )
     handler(turn)
-    if turn.replies:
+    _queue_replies(session, turn, shared.now)
+    return EVENT_DONE
+
+
+def _queue_replies(session: Session, turn: Turn, now: datetime) -> None:
+    """The turn's answer as one reply (LINE takes 5 messages); any more follow as pushes, in
+    order, so a card or coupon past the fifth message is not lost."""
+    replies = turn.replies
+    for start in range(0, len(replies), MAX_MESSAGES_PER_REQUEST):
+        first = start == 0
         queue_outbound(
             session,
-            customer,
-            messages=turn.replies[:MAX_MESSAGES_PER_REQUEST],
+            turn.customer,
+            messages=replies[start : start + MAX_MESSAGES_PER_REQUEST],
             sender="bot",
-            now=shared.now,
-            reply_token=event.reply_token,
-            reply_token_expires_at=event.reply_token_expires_at,
+            now=now,
+            reply_token=turn.event.reply_token if first else None,
+            reply_token_expires_at=turn.event.reply_token_expires_at if first else None,
         )
-    return EVENT_DONE

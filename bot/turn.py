@@ -17,6 +17,18 @@ from crm.models import Customer, Interaction
 from crm.shop import shop_timezone_name
 
 
+@dataclass(frozen=True)
+class LoyaltyContext:
+    """What loyalty replies need from the deployment: the secret counter QR tokens and member QR
+    addresses are signed with, and where customers' phones fetch QR images (None: no images)."""
+
+    secret_key: str | None = None
+    public_base_url: str | None = None
+
+
+NO_LOYALTY = LoyaltyContext()  # no secret, no images: counter QR tokens cannot be checked
+
+
 @dataclass
 class Turn:
     """One event being handled: what we know, and the replies we collect for it."""
@@ -29,6 +41,7 @@ class Turn:
     replies: list[dict[str, Any]] = field(default_factory=list)
     recorded: Interaction | None = None  # the event's inbound interaction, once logged
     default_timezone: str = "Asia/Tokyo"  # SHOP_TIMEZONE; staff may override it in settings
+    loyalty: LoyaltyContext = NO_LOYALTY
 
     def reply(self, messages: list[dict[str, Any]]) -> None:
         """Queue messages for the answer; in standby mode the bot must stay silent."""

@@ -23,6 +23,16 @@ DEFAULT_TEXTS: dict[str, str] = {
         "・「ヘルプ」と送る → この案内を表示します"
     ),
     "ack": "メッセージを受け付けました。担当者より順にお返事しますので、少々お待ちください。",
+    # Loyalty reminders before expiry; {program}, {stamps}, {title} and {date} (shop time) are
+    # filled in. A lottery coupon sent by a campaign that did not win says so.
+    "loyalty_stamps_expiring": (
+        "「{program}」のスタンプ{stamps}個の有効期限は{date}です。"
+        "期限を過ぎるとスタンプは失効します。ご来店をお待ちしています！"
+    ),
+    "loyalty_coupon_expiring": (
+        "クーポン「{title}」の有効期限は{date}です。お早めにご利用ください。"
+    ),
+    "loyalty_coupon_lottery_lost": "残念、はずれでした。またの機会をお楽しみに！",
     # Flows (surveys): what the bot says around the questions.
     "flow_thanks": "ご回答ありがとうございました！",
     "flow_cancel_label": "やめる",
@@ -38,6 +48,55 @@ DEFAULT_TEXTS: dict[str, str] = {
     "flow_pick_first": "1つ以上選んでから「決定」を押してください。",
     "flow_reminder": "回答の途中です。よろしければ続きにお答えください（「やめる」で終了）。",
     "flow_choice_hint": "ボタンを押すか、番号でお答えください。",
+    # Loyalty: stamp cards, coupons, the member card and the counter QR ({…} are filled in).
+    "loyalty_stamps_added": "スタンプを{count}個押しました！",
+    "loyalty_starter_stamps": "友だち追加の特典です。スタンプを{count}個プレゼント！",
+    "loyalty_card_completed": "カード達成、おめでとうございます！",
+    "loyalty_next_reward": "あと{left}個で {reward}",
+    "loyalty_goal_left": "あと{left}個でカード達成",
+    "loyalty_card_full": "カード達成！",
+    "loyalty_reward_cell": "特典",
+    "loyalty_cards_completed": "これまでに{count}枚達成",
+    "loyalty_card_expires": "有効期限 {date}まで",
+    "loyalty_expiry_from_last": "最後のスタンプから{days}日間有効",
+    "loyalty_expiry_from_first": "最初のスタンプから{days}日間有効",
+    "loyalty_per_day": "スタンプは1日{limit}個まで",
+    "loyalty_coupons_label": "クーポン",
+    "loyalty_member_label": "会員証",
+    "loyalty_no_programs": "いまご利用いただけるスタンプカードはありません。",
+    "loyalty_no_coupons": "いまお使いいただけるクーポンはありません。",
+    "loyalty_coupons_alt": "お使いいただけるクーポン（{count}枚）",
+    "loyalty_discount_amount": "{value}円引き",
+    "loyalty_discount_percent": "{value}%OFF",
+    "loyalty_discount_free_item": "無料",
+    "loyalty_coupon_valid_until": "有効期限 {date}まで",
+    "loyalty_coupon_no_end": "有効期限なし",
+    "loyalty_coupon_valid_from": "{date}から使えます",
+    "loyalty_coupon_uses_left": "あと{count}回使えます",
+    "loyalty_coupon_from_follow": "友だち追加のお礼のクーポンです",
+    "loyalty_coupon_from_survey": "アンケートご回答のお礼のクーポンです",
+    "loyalty_coupon_from_reward": "スタンプカード達成のごほうびです",
+    "loyalty_coupon_alt": "クーポン: {title}",
+    "loyalty_code_label": "クーポンコード",
+    "loyalty_coupon_hint": "お会計の際に、この画面をスタッフにお見せください。",
+    "loyalty_member_title": "会員証",
+    "loyalty_member_name": "{name} 様",
+    "loyalty_member_number_label": "会員番号",
+    "loyalty_member_hint": "ご来店の際にこのQRコードをスタッフにお見せください。",
+    "loyalty_token_used": (
+        "このQRコードはすでに使われています。レジに表示されている新しいQRコードを読み取ってください。"
+    ),
+    "loyalty_token_expired": (
+        "QRコードの有効期限が切れています。レジに表示されている新しいQRコードを読み取ってください。"
+    ),
+    "loyalty_token_invalid": "このQRコードは読み取れませんでした。スタッフにお声がけください。",
+    "loyalty_daily_limit": (
+        "本日のスタンプはすでに押されています（1日{limit}個まで）。またのご来店をお待ちしています。"
+    ),
+    "loyalty_too_soon": (
+        "前回のスタンプから間もないため押せませんでした。{time}以降にもう一度どうぞ。"
+    ),
+    "loyalty_program_closed": "このスタンプカードはいまお休み中です。",
 }
 
 

@@ -7,8 +7,10 @@ Accepted message objects (1 to 5, as LINE takes them):
     {"type": "sticker", "packageId": "446", "stickerId": "1988"}
     {"type": "flex", "altText": "…", "contents": {…}}            a Flex message as is
     {"type": "flex", "template": "welcome", "values": {…}}      rendered from flex_templates/
+    {"type": "coupon", "coupon_id": 7}                          each recipient's own code
 `{name}` anywhere in a text or a Flex string becomes the customer's LINE display name; such a
-campaign cannot go by multicast (one message for all) and is pushed per recipient instead.
+campaign cannot go by multicast (one message for all) and is pushed per recipient instead, as
+is a campaign with a coupon (one per campaign: crm/campaign_coupons.py issues the codes).
 """
 
 from __future__ import annotations
@@ -17,36 +19,48 @@ import copy
 import json
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from crm.field_errors import FieldError
 from crm.flex import FlexError, check_flex_message, render_flex
 from crm.line_limits import MAX_MESSAGES_PER_REQUEST, MAX_TEXT_UTF16, utf16_length
+from crm.loyalty.models import Coupon
 
 NAME = "{name}"
 NAME_FALLBACK = "お客様"  # when LINE gave no display name
 LONGEST_NAME = 20  # LINE display names are at most 20 characters
 MAX_URL = 2000
+COUPON = "coupon"
+# A test send has no customer to issue a code to: the coupon's place says so.
+TEST_COUPON_TEXT = "（テスト送信）ここにお客様ごとのクーポンが届きます"
 
 
 class MessageError(FieldError):
     """A message LINE would refuse; `where` names it (messages[1].text)."""
 
 
-def checked_messages(messages: Any) -> list[dict[str, Any]]:
+def checked_messages(session: Session, messages: Any) -> list[dict[str, Any]]:
     """The messages as they will be stored (templates rendered), or MessageError."""
     if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES_PER_REQUEST:
         raise MessageError("messages", f"1 to {MAX_MESSAGES_PER_REQUEST} messages")
-    return [_checked(message, f"messages[{index}]") for index, message in enumerate(messages)]
+    checked = [
+        _checked(session, message, f"messages[{index}]") for index, message in enumerate(messages)
+    ]
+    coupons = [index for index, message in enumerate(checked) if message["type"] == COUPON]
+    if len(coupons) > 1:
+        raise MessageError(f"messages[{coupons[1]}].type", "at most one coupon per campaign")
+    return checked
 
 
-def _checked(message: Any, where: str) -> dict[str, Any]:
+def _checked(session: Session, message: Any, where: str) -> dict[str, Any]:
     if not isinstance(message, dict) or message.get("type") not in CHECKS:
         raise MessageError(f"{where}.type", f"one of {', '.join(CHECKS)}")
     if "\x00" in json.dumps(message):
         raise MessageError(where, "contains a NUL character")
-    return CHECKS[message["type"]](message, where)
+    return CHECKS[message["type"]](session, message, where)
 
 
-def _text(message: dict[str, Any], where: str) -> dict[str, Any]:
+def _text(session: Session, message: dict[str, Any], where: str) -> dict[str, Any]:
     text = message.get("text")
     if not isinstance(text, str) or not text.strip():
         raise MessageError(f"{where}.text", "a text is required")
@@ -64,7 +78,7 @@ def _https(value: Any, where: str) -> str:
     return value
 
 
-def _image(message: dict[str, Any], where: str) -> dict[str, Any]:
+def _image(session: Session, message: dict[str, Any], where: str) -> dict[str, Any]:
     return {
         "type": "image",
         "originalContentUrl": _https(
@@ -74,7 +88,7 @@ def _image(message: dict[str, Any], where: str) -> dict[str, Any]:
     }
 
 
-def _sticker(message: dict[str, Any], where: str) -> dict[str, Any]:
+def _sticker(session: Session, message: dict[str, Any], where: str) -> dict[str, Any]:
     ids = {key: message.get(key) for key in ("packageId", "stickerId")}
     for key, value in ids.items():
         if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).isdigit():
@@ -82,7 +96,7 @@ def _sticker(message: dict[str, Any], where: str) -> dict[str, Any]:
     return {"type": "sticker", **{key: str(value) for key, value in ids.items()}}
 
 
-def _flex(message: dict[str, Any], where: str) -> dict[str, Any]:
+def _flex(session: Session, message: dict[str, Any], where: str) -> dict[str, Any]:
     try:
         if "template" in message:
             values = message.get("values") or {}
@@ -99,12 +113,45 @@ def _flex(message: dict[str, Any], where: str) -> dict[str, Any]:
     return rendered
 
 
-CHECKS = {"text": _text, "image": _image, "sticker": _sticker, "flex": _flex}
+def _coupon(session: Session, message: dict[str, Any], where: str) -> dict[str, Any]:
+    """A coupon that can be issued: it exists and is active (whether it still has codes left
+    is decided per recipient at send time)."""
+    coupon_id = message.get("coupon_id")
+    if isinstance(coupon_id, bool) or not isinstance(coupon_id, int) or not 0 < coupon_id < 2**62:
+        raise MessageError(f"{where}.coupon_id", "a coupon id")
+    coupon = session.get(Coupon, coupon_id)
+    if coupon is None:
+        raise MessageError(f"{where}.coupon_id", f"no coupon {coupon_id}")
+    if not coupon.active:
+        raise MessageError(f"{where}.coupon_id", f"coupon {coupon_id} is not active")
+    return {"type": COUPON, "coupon_id": coupon_id}
+
+
+CHECKS = {"text": _text, "image": _image, "sticker": _sticker, "flex": _flex, COUPON: _coupon}
 
 
 def is_personalised(messages: list[dict[str, Any]]) -> bool:
-    """Does any message name the customer (so it must be pushed one by one)?"""
-    return NAME in json.dumps(messages, ensure_ascii=False)
+    """Does any message name the customer or carry a coupon (so it must be pushed one by
+    one)?"""
+    return coupon_in(messages) is not None or NAME in json.dumps(messages, ensure_ascii=False)
+
+
+def coupon_in(messages: list[dict[str, Any]]) -> int | None:
+    """The id of the coupon the messages give, if they give one."""
+    return next((m["coupon_id"] for m in messages if m.get("type") == COUPON), None)
+
+
+def with_coupon(
+    messages: list[dict[str, Any]], replacement: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The messages with the coupon's place taken by `replacement` (a recipient's coupon card,
+    or a text), at most as many as LINE takes in one request."""
+    filled = [
+        part
+        for message in messages
+        for part in (replacement if message.get("type") == COUPON else [message])
+    ]
+    return filled[:MAX_MESSAGES_PER_REQUEST]
 
 
 def personalised(messages: Any, display_name: str | None) -> Any:
@@ -129,4 +176,6 @@ def preview_text(messages: list[dict[str, Any]]) -> str:
         text = message.get("text") or message.get("altText")
         if text:
             return text
-    return {"image": "[画像]", "sticker": "[スタンプ]"}.get(messages[0].get("type"), "")
+    return {"image": "[画像]", "sticker": "[スタンプ]", COUPON: "[クーポン]"}.get(
+        messages[0].get("type"), ""
+    )

@@ -98,7 +98,7 @@ def _apply(session: Session, campaign: Campaign, data: CampaignInput, now, timez
     if not 1 <= len(name) <= 100 or "\x00" in name:
         raise CampaignError("name", "1 to 100 characters")
     try:
-        messages = checked_messages(data.messages)
+        messages = checked_messages(session, data.messages)
     except MessageError as exc:
         raise CampaignError(exc.where, exc.message) from None
     campaign.name = name

@@ -16,12 +16,16 @@ later): runs, recipients, the politeness rules, batches with retry keys, outcome
    interaction (sender `campaign`) in the same transaction, written in bulk.
 4. A batch whose sender died keeps its key and lease: when the lease runs out another sender
    claims it and sends it again with the same key, so LINE answers 409 and nobody gets it twice.
+
+A campaign with a coupon issues each recipient's code as their batch is cut, in the same
+transaction (crm/campaign_coupons.py says who gets what when an issue is refused); a batch
+claimed again finds the codes already issued rather than issuing new ones.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +44,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm.campaign_messages import is_personalised, personalised
+from crm.campaign_coupons import coupon_outcomes
+from crm.campaign_messages import coupon_in, is_personalised, personalised
 from crm.campaigns import audience_tree, next_run_time
 from crm.interactions import OUTBOUND, summarise_messages
 from crm.line_limits import MAX_MULTICAST_RECIPIENTS
@@ -70,6 +75,9 @@ from crm.topics import opted_out_of
 
 BATCH_SIZE = MAX_MULTICAST_RECIPIENTS
 BATCH_LEASE = timedelta(seconds=30)  # longer than a LINE call with its timeouts
+# A coupon campaign issues each code while its batch is cut: one small batch per claim keeps
+# that transaction (and SQLite's write lock) short, well inside the lease.
+COUPON_BATCH_SIZE = 100
 BATCH_SENDING, BATCH_PENDING, BATCH_DONE = "sending", "pending", "done"
 SENDER = "campaign"
 MULTICAST, PUSH = "multicast", "push"
@@ -238,6 +246,7 @@ class Recipient:
     customer_id: int
     line_user_id: str
     display_name: str | None
+    messages: list[dict[str, Any]] | None = None  # their own (a coupon's code), else the run's
 
 
 @dataclass(frozen=True)
@@ -264,7 +273,7 @@ class BatchJob:
     def messages_for(self, recipient: Recipient) -> list[dict[str, Any]]:
         if not self.personalised:
             return self.messages
-        return personalised(self.messages, recipient.display_name)
+        return personalised(recipient.messages or self.messages, recipient.display_name)
 
 
 def any_campaign_work(session: Session, now: datetime) -> bool:
@@ -278,13 +287,23 @@ def claim_batches(
     batches: int,
     size: int = BATCH_SIZE,
     lease: timedelta = BATCH_LEASE,
+    base_url: str | None = None,
 ) -> list[BatchJob]:
-    """Up to `batches` batches: retries due first, then new ones from the runs under way."""
-    jobs = [_reclaim(session, batch, now, lease) for batch in _open_batches(session, now, batches)]
+    """Up to `batches` batches: retries due first, then new ones from the runs under way.
+    `base_url` (Settings.public_base_url) is where coupon cards' QR images are served."""
+    jobs = [
+        _reclaim(session, batch, now, lease, base_url)
+        for batch in _open_batches(session, now, batches)
+    ]
     jobs = [job for job in jobs if job is not None]
     for run in _runs_with_work(session, now, batches, lock=True):
+        if coupon_in(run.messages) is not None:
+            if len(jobs) < batches:
+                small = min(size, COUPON_BATCH_SIZE)
+                jobs += _new_batches(session, run, now, small, 1, lease, base_url)
+            continue
         while len(jobs) < batches and run.claimed_up_to < run.last_recipient_id:
-            jobs += _new_batches(session, run, now, size, batches - len(jobs), lease)
+            jobs += _new_batches(session, run, now, size, batches - len(jobs), lease, base_url)
     return jobs
 
 
@@ -332,7 +351,13 @@ def _runs_with_work(
 
 
 def _new_batches(
-    session: Session, run: CampaignRun, now: datetime, size: int, count: int, lease: timedelta
+    session: Session,
+    run: CampaignRun,
+    now: datetime,
+    size: int,
+    count: int,
+    lease: timedelta,
+    base_url: str | None,
 ) -> list[BatchJob]:
     """Cut up to `count` batches of `size` from the run's next pending recipients."""
     # A window of ids after the cursor bounds what any plan reads (a run's ids are contiguous:
@@ -346,6 +371,7 @@ def _new_batches(
         return []
     changed = _held_back_now(session, run, rows[0][0], rows[-1][0])
     recipients = [Recipient(*row) for row in rows if row[0] not in changed]
+    recipients = _with_coupons(session, run, recipients, now, base_url)
     jobs = []
     for start in range(0, len(recipients), size):
         chunk = recipients[start : start + size]
@@ -389,12 +415,45 @@ def _held_back_now(session: Session, run: CampaignRun, first: int, last: int) ->
     return {recipient_id for recipient_id, _ in found}
 
 
+def _with_coupons(
+    session: Session,
+    run: CampaignRun,
+    recipients: list[Recipient],
+    now: datetime,
+    base_url: str | None,
+) -> list[Recipient]:
+    """A coupon campaign's recipients with their own messages (their code issued now, or found
+    when an earlier attempt issued it); those refused a code are held back, with the reason."""
+    coupon_id = coupon_in(run.messages)
+    if coupon_id is None or not recipients:
+        return recipients
+    ids = [recipient.customer_id for recipient in recipients]
+    outcomes = coupon_outcomes(session, run, coupon_id, ids, now, base_url)
+    held: dict[str, list[int]] = {}
+    for recipient in recipients:
+        held_back = outcomes[recipient.customer_id].held_back
+        if held_back:
+            held.setdefault(held_back, []).append(recipient.recipient_id)
+    for reason, recipient_ids in held.items():
+        session.execute(
+            update(CampaignRecipient)
+            .where(CampaignRecipient.id.in_(recipient_ids))
+            .values(status=RECIPIENT_HELD_BACK, reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+    return [
+        replace(recipient, messages=outcomes[recipient.customer_id].messages)
+        for recipient in recipients
+        if not outcomes[recipient.customer_id].held_back
+    ]
+
+
 def _reclaim(
-    session: Session, batch: CampaignBatch, now: datetime, lease: timedelta
+    session: Session, batch: CampaignBatch, now: datetime, lease: timedelta, base_url: str | None
 ) -> BatchJob | None:
     """Take a batch again for another attempt with its own retry key."""
     run = session.get(CampaignRun, batch.run_id)
-    recipients = _recipients_of(session, batch)
+    recipients = _with_coupons(session, run, _recipients_of(session, batch), now, base_url)
     if not recipients:
         batch.status = BATCH_DONE
         return None

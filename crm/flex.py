@@ -1,7 +1,14 @@
-"""Flex templates from flex_templates/, filled and checked against LINE's limits."""
+"""Flex templates from flex_templates/, filled and checked against LINE's limits.
+
+A placeholder standing alone as a string value can also take JSON (a slot): a list is spliced
+into the list around it, a dict replaces it, None drops the key it is the value of. A template's
+`parts` are pieces filled on their own (`flex_part`) to build what repeats a variable number of
+times, such as a stamp card's cells; they are never sent themselves.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from functools import cache
@@ -19,6 +26,8 @@ from crm.settings import PROJECT_ROOT
 
 TEMPLATE_DIR = PROJECT_ROOT / "flex_templates"
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+PARTS = "parts"  # a template's pieces for `flex_part`, left out of the message
+_DROP = object()  # a slot filled with None: the key it is the value of goes
 
 
 class FlexError(ValueError):
@@ -33,23 +42,53 @@ def _load(name: str) -> dict[str, Any]:
     return json.loads((TEMPLATE_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def render_flex(name: str, **values: str) -> dict[str, Any]:
+def render_flex(name: str, **values: Any) -> dict[str, Any]:
     """A ready-to-send Flex message dict from the named template."""
-    template = _load(name)
+    template = {key: value for key, value in _load(name).items() if key != PARTS}
     message = {"type": "flex", **_fill(template, values)}
     check_flex_message(message)
     return message
 
 
-def _fill(node: Any, values: dict[str, str]) -> Any:
-    """Replace {{name}} in every string of the JSON tree."""
+def flex_part(name: str, part: str, **values: Any) -> dict[str, Any]:
+    """One of the named template's `parts`, filled, to be placed in a slot of the message."""
+    parts = _load(name).get(PARTS) or {}
+    if part not in parts:
+        raise FlexError(f"template {name!r} has no part {part!r}")
+    return _fill(parts[part], values)
+
+
+def _fill(node: Any, values: dict[str, Any]) -> Any:
+    """Replace {{name}} in every string of the JSON tree; slots take their JSON."""
     if isinstance(node, dict):
-        return {key: _fill(value, values) for key, value in node.items()}
+        filled = {key: _fill(value, values) for key, value in node.items()}
+        return {key: value for key, value in filled.items() if value is not _DROP}
     if isinstance(node, list):
-        return [_fill(item, values) for item in node]
+        items = []
+        for item in node:
+            value = _fill(item, values)
+            if isinstance(value, list) and _slot(item, values) is not None:
+                items.extend(value)  # a list slot's components join the list around it
+            elif value is not _DROP:
+                items.append(value)
+        return items
     if isinstance(node, str):
+        slot = _slot(node, values)
+        if slot is not None:
+            return _DROP if slot is _DROP else copy.deepcopy(slot)
         return PLACEHOLDER.sub(lambda m: _value(m.group(1), values), node)
     return node
+
+
+def _slot(node: Any, values: dict[str, Any]) -> Any:
+    """The JSON a lone `{{name}}` stands for (None when it is plain text to fill)."""
+    match = PLACEHOLDER.fullmatch(node) if isinstance(node, str) else None
+    if match is None or match.group(1) not in values:
+        return None
+    value = values[match.group(1)]
+    if value is None:
+        return _DROP
+    return value if isinstance(value, list | dict) else None
 
 
 def _value(key: str, values: dict[str, str]) -> str:

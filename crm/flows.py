@@ -26,6 +26,8 @@ from crm.attributes import AttributeValueError, find_attribute, set_customer_val
 from crm.audit import record_audit
 from crm.conversations import note_customer_message
 from crm.flow_steps import SKIP, Step, next_step, read_steps, step_of
+from crm.loyalty.models import IssuedCoupon
+from crm.loyalty.survey_rewards import issue_survey_reward
 from crm.models import (
     BLOCKED,
     RUN_CANCELLED,
@@ -58,6 +60,7 @@ class Prompt:
     run: FlowRun
     messages: tuple[Step, ...] = ()
     question: Step | None = None
+    rewards: tuple[IssuedCoupon, ...] = ()  # coupons the completed run earned (a survey's reward)
 
     @property
     def finished(self) -> bool:
@@ -220,9 +223,11 @@ def _settle(session: Session, run: FlowRun, key: str | None, now: datetime) -> P
     run.reasks = 0
     run.selected = []
     run.last_activity_at = now
+    rewards: tuple[IssuedCoupon, ...] = ()
     if step is None:
         finish_run(run, RUN_COMPLETED, now)
-    return Prompt(run, tuple(passed), step)
+        rewards = tuple(issue_survey_reward(session, run, now))
+    return Prompt(run, tuple(passed), step, rewards)
 
 
 def finish_run(run: FlowRun, status: str, now: datetime) -> None:

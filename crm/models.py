@@ -467,6 +467,10 @@ class Flow(Base):
     expire_hours: Mapped[int] = mapped_column(Integer, default=24)
     remind_after_hours: Mapped[int | None] = mapped_column(Integer)  # one reminder; None: none
     thanks: Mapped[str | None] = mapped_column(Text)  # the last message; a default when None
+    # The coupon a customer gets for completing it (crm/loyalty/survey_rewards.py).
+    reward_coupon_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coupons.id", ondelete="SET NULL")
+    )
     version: Mapped[int] = mapped_column(Integer, default=1)  # the newest FlowVersion.number
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

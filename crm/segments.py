@@ -72,7 +72,7 @@ Builder = Callable[[Context, str, Any, str], ColumnElement]  # (context, op, val
 FIELDS: dict[str, Builder] = {}
 PREFIXED: dict[str, Callable[[Context, str, str, Any, str], ColumnElement]] = {}
 # Modules that register fields of their own, imported before the first tree is compiled.
-FIELD_MODULES = ["crm.topics", "crm.delivery"]
+FIELD_MODULES = ["crm.topics", "crm.delivery", "crm.loyalty.fields"]
 _LOADING = threading.Lock()
 
 

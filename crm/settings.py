@@ -144,6 +144,8 @@ def _public_base_url(env: dict[str, str], sandbox: bool) -> str | None:
     url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
     if url and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", url):
         raise ConfigError(f"PUBLIC_BASE_URL must be a URL like https://crm.example.jp, got {url!r}")
+    if url and not sandbox and not url.startswith("https://"):
+        raise ConfigError("PUBLIC_BASE_URL must start with https://: LINE shows no http images")
     if url:
         return url
     if sandbox:

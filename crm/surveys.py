@@ -22,6 +22,7 @@ from crm.flows import (
     replace_steps,
     shown_answer,
 )
+from crm.loyalty.survey_rewards import coupon_exists, reward_coupon_id, set_reward_coupon
 from crm.models import Flow, FlowRun
 from crm.shop_settings import read_setting, write_setting
 
@@ -85,10 +86,12 @@ def create_survey(
     expire_hours: int = 24,
     remind_after_hours: int | None = None,
     thanks: str | None = None,
+    reward_coupon_id: int | None = None,
 ) -> Flow:
     check_survey(session, questions, keyword, None)
     _check_reminder(expire_hours, remind_after_hours)
-    return create_flow(
+    _check_reward(session, reward_coupon_id)
+    flow = create_flow(
         session,
         SURVEY,
         name,
@@ -99,6 +102,19 @@ def create_survey(
         remind_after_hours=remind_after_hours,
         thanks=thanks,
     )
+    if reward_coupon_id is not None:
+        set_reward_coupon(session, flow.id, reward_coupon_id)
+    return flow
+
+
+def _check_reward(session: Session, coupon_id: int | None) -> None:
+    if coupon_id is not None and not coupon_exists(session, coupon_id):
+        raise SurveyError(Problem("reward_coupon_id", f"no coupon {coupon_id}"))
+
+
+def survey_reward(session: Session, survey: Flow) -> int | None:
+    """The coupon a completed run of the survey earns, if any."""
+    return reward_coupon_id(session, survey.id)
 
 
 def _check_reminder(expire_hours: int, remind_after_hours: int | None) -> None:
@@ -118,6 +134,9 @@ def change_survey(session: Session, survey: Flow, changes: dict[str, Any]) -> No
     if questions is not None or "keyword" in changes or changes.get("active"):
         current = questions or newest_version(session, survey).steps
         check_survey(session, current, keyword, survey.id)
+    if "reward_coupon_id" in changes:
+        _check_reward(session, changes["reward_coupon_id"])
+        set_reward_coupon(session, survey.id, changes["reward_coupon_id"])
     for name in SETTINGS:
         if name in changes:
             setattr(survey, name, changes[name])
@@ -131,6 +150,7 @@ def change_survey(session: Session, survey: Flow, changes: dict[str, Any]) -> No
 
 def delete_survey(session: Session, survey: Flow) -> None:
     """The survey with its versions, runs and answers."""
+    set_reward_coupon(session, survey.id, None)
     session.delete(survey)
 
 

@@ -1,8 +1,9 @@
 """The campaign form: its fields to a CampaignInput and a stored campaign back to its fields.
 
-Messages are up to five blocks, each a text (with {name}), an image (an https URL), or a Flex
-card from flex_templates/ with its values as `key: value` lines. The schedule is now, once at a
-shop-time date-time, or weekly on chosen days at a time (or any cron rule, for the rest).
+Messages are up to five blocks, each a text (with {name}), an image (an https URL), a Flex
+card from flex_templates/ with its values as `key: value` lines, or a coupon (each recipient
+gets a code of their own). The schedule is now, once at a shop-time date-time, or weekly on
+chosen days at a time (or any cron rule, for the rest).
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from crm.campaigns import CampaignInput
 from crm.flex import TEMPLATE_DIR
 from crm.line_limits import MAX_MESSAGES_PER_REQUEST
+from crm.loyalty.coupons import list_coupons
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKLY = re.compile(r"^(\d{1,2}) (\d{1,2}) \* \* ([a-z,]+)$")
 NOW, ONCE, WEEKLY_RULE, CRON = "now", "once", "weekly", "cron"
-KINDS = ("text", "image", "flex")
+KINDS = ("text", "image", "flex", "coupon")
 
 
 @dataclass
@@ -34,9 +38,12 @@ class Block:
     template: str = ""
     values: str = ""  # key: value lines
     raw: str = ""  # a stored Flex message as JSON, kept as is when no template is chosen
+    coupon_id: str = ""
 
     @property
     def blank(self) -> bool:
+        if self.kind == "coupon":
+            return not self.coupon_id
         return not (self.text.strip() or self.image_url.strip() or self.template or self.raw)
 
 
@@ -64,6 +71,11 @@ def flex_templates() -> list[str]:
 INTERNAL_TEMPLATES = {"flow_choices"}  # the bot's own cards, not for campaigns
 
 
+def coupon_choices(session: Session) -> list[tuple[int, str]]:
+    """The active coupons staff can send, as (id, title)."""
+    return [(coupon.id, coupon.title) for coupon in list_coupons(session, active_only=True)]
+
+
 def fields_from_form(form) -> CampaignFields:
     blocks = [
         Block(
@@ -73,6 +85,7 @@ def fields_from_form(form) -> CampaignFields:
             template=form.get(f"m{n}_template", ""),
             values=form.get(f"m{n}_values", ""),
             raw=form.get(f"m{n}_raw", ""),
+            coupon_id=form.get(f"m{n}_coupon", "").strip(),
         )
         for n in range(MAX_MESSAGES_PER_REQUEST)
     ]
@@ -133,7 +146,12 @@ def _flex(block: Block) -> dict[str, Any]:
     return {"type": "flex", "template": block.template, "values": values}
 
 
-MESSAGE_BUILDERS = {"text": _text, "image": _image, "flex": _flex}
+def _coupon(block: Block) -> dict[str, Any]:
+    coupon_id = int(block.coupon_id) if block.coupon_id.isdigit() else block.coupon_id
+    return {"type": "coupon", "coupon_id": coupon_id}  # refused with a clear message if bad
+
+
+MESSAGE_BUILDERS = {"text": _text, "image": _image, "flex": _flex, "coupon": _coupon}
 
 
 def _send_at(fields: CampaignFields, timezone: str) -> datetime | None:
@@ -182,6 +200,8 @@ def _block(message: dict[str, Any]) -> Block:
         return Block(kind="image", image_url=message.get("originalContentUrl", ""))
     if kind == "flex":
         return Block(kind="flex", raw=json.dumps(message, ensure_ascii=False))
+    if kind == "coupon":
+        return Block(kind="coupon", coupon_id=str(message.get("coupon_id", "")))
     return Block(kind="text", text=message.get("text", ""))
 
 

@@ -6,7 +6,9 @@ survey questions).
 Extension point: a feature that registers a field in `crm/segments.py` offers it here by
 calling `register_field_source(source)` with a function `source(session) -> [SegmentField]`,
 and `KINDS` gains an entry when its operators are new. Campaigns will add `received_campaign` and
-`not_received_campaign` (kind "choice" over the campaigns), topics `topic` (over the topics)."""
+`not_received_campaign` (kind "choice" over the campaigns), topics `topic` (over the topics).
+Loyalty offers `stamps` (and `stamps:<program id>`), `stamp_visits_days`, `coupon_held` and
+`coupon_redeemed`; the last two's `within_days` form is the API's only."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session
 from crm.attributes import list_definitions
 from crm.flow_steps import CHOICE_TYPES
 from crm.flows import newest_version
+from crm.loyalty.coupons import list_coupons
+from crm.loyalty.programs import list_programs
 from crm.models import FOLLOW_STATES
 from crm.surveys import list_surveys
 from crm.tags import list_tags
@@ -56,6 +60,9 @@ KINDS: dict[str, Kind] = {
     "survey_choice": Kind((("eq", _l("chose")), ("ne", _l("did not choose")), *ANSWERED), "choice"),
     "survey_number": Kind((*COMPARE, *ANSWERED), "number"),
     "survey_text": Kind((IS, *ANSWERED), "text"),
+    "stamp_count": Kind(COMPARE, "number"),
+    "coupon_held": Kind((("has", _l("holds")), ("not_has", _l("does not hold"))), "choice"),
+    "coupon_redeemed": Kind((("has", _l("used")), ("not_has", _l("never used"))), "choice"),
 }
 
 
@@ -183,8 +190,32 @@ def _short(text: str, length: int = 40) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
+def _loyalty_fields(session: Session) -> Iterable[SegmentField]:
+    """Stamps per program (the default one is `stamps`), the last stamp visit, coupons."""
+    section = _l("Stamps and coupons")
+    programs = list_programs(session)
+    if not programs or not programs[0].is_default:
+        yield SegmentField("stamps", str(_l("Stamps on the card")), section, "stamp_count")
+    for program in programs:
+        name = "stamps" if program.is_default else f"stamps:{program.id}"
+        label = str(_l("Stamps: %(name)s", name=program.name))
+        yield SegmentField(name, label, section, "stamp_count")
+    yield SegmentField("stamp_visits_days", str(_l("Last stamp")), section, "days")
+    listed = [(str(coupon.id), coupon.title) for coupon in list_coupons(session)]
+    coupons = (("any", str(_l("Any coupon"))), *listed)
+    yield SegmentField("coupon_held", str(_l("Coupons held")), section, "coupon_held", coupons)
+    used = str(_l("Coupon use"))
+    yield SegmentField("coupon_redeemed", used, section, "coupon_redeemed", coupons)
+
+
 FieldSource = Callable[[Session], Iterable[SegmentField]]
-FIELD_SOURCES: list[FieldSource] = [_tag_field, _customer_fields, _attribute_fields, _survey_fields]
+FIELD_SOURCES: list[FieldSource] = [
+    _tag_field,
+    _customer_fields,
+    _attribute_fields,
+    _survey_fields,
+    _loyalty_fields,
+]
 
 
 def register_field_source(source: FieldSource) -> None:

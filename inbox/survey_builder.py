@@ -9,7 +9,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from crm.flow_steps import CHOICE_TYPES, STEP_TYPES
+from crm.loyalty.coupons import list_coupons
+from crm.loyalty.models import Coupon
 
 NEW_ROWS = 1  # blank rows offered after the questions
 _TAG = re.compile(r"#(\S+)")
@@ -179,3 +183,14 @@ def problem_row(field_path: str) -> int | None:
 
 
 TYPES = STEP_TYPES
+
+
+def reward_from_form(form) -> int | None:
+    """The reward coupon chosen in the form (None: no reward)."""
+    value = (form.get("reward_coupon_id") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def reward_choices(session: Session, chosen: int | None) -> list[Coupon]:
+    """Coupons a survey can give: the active ones, and the one it gives now even if paused."""
+    return [c for c in list_coupons(session) if c.active or c.id == chosen]

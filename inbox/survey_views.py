@@ -36,6 +36,7 @@ from crm.surveys import (
     create_survey,
     get_survey,
     list_surveys,
+    survey_reward,
 )
 from inbox.csv_export import csv_download
 from inbox.errors import error_text
@@ -47,6 +48,8 @@ from inbox.survey_builder import (
     Row,
     problem_row,
     questions_of,
+    reward_choices,
+    reward_from_form,
     rows_from_form,
     rows_of,
 )
@@ -177,6 +180,7 @@ def _settings_from_form() -> dict:
         "expire_hours": max(1, min(form.get("expire_hours", 24, type=int) or 24, 720)),
         "remind_after_hours": form.get("remind_after_hours", type=int) or None,
         "thanks": form.get("thanks", "").strip()[:5000] or None,
+        "reward_coupon_id": reward_from_form(form),
     }
 
 
@@ -192,6 +196,7 @@ def _builder(survey=None, settings=None, rows=None, problem=None, status=200):
             rows=shown,
             types=TYPES,
             definitions=list_definitions(session),
+            coupons=reward_choices(session, (settings or {}).get("reward_coupon_id")),
             problem=problem,
             problem_row=problem_row(problem.field) if problem else None,
             preview=_preview(questions_of(rows)),
@@ -253,6 +258,7 @@ def edit(survey_id: int):
     survey = get_survey(session, survey_id) or abort(404)
     settings = {name: getattr(survey, name) for name in SETTINGS}
     settings["keyword"] = survey.keyword
+    settings["reward_coupon_id"] = survey_reward(session, survey)
     rows = rows_of(newest_version(session, survey).steps)
     return _builder(survey=survey, settings=settings, rows=rows)
 

@@ -27,7 +27,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.campaign_sending import CampaignSender
 from composition import Services, build_services
 from crm.settings import Settings
-from scheduler.jobs import campaign_tick, flow_upkeep
+from scheduler.jobs import campaign_tick, flow_upkeep, loyalty_upkeep
 
 log = logging.getLogger("scheduler")
 
@@ -47,6 +47,7 @@ class Job:
 JOBS: dict[str, Job] = {
     "flow_upkeep": Job(flow_upkeep, seconds=60),
     "campaign_tick": Job(campaign_tick, seconds=5),
+    "loyalty_upkeep": Job(loyalty_upkeep, seconds=60),
 }
 
 
@@ -85,6 +86,7 @@ class SenderLoops:
             multicast_per_second=settings.multicast_per_second,
             push_per_second=settings.push_per_second,
             lease=timedelta(seconds=settings.campaign_lease_seconds),
+            base_url=settings.public_base_url,
         )
         self.loops = loops
         self._stop = threading.Event()

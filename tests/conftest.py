@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from bot.handling import handle_pending_events
 from bot.sending import fetch_due_profiles, send_due_messages
+from bot.turn import LoyaltyContext
 from crm import migrations
 from crm.clock import utcnow
 from crm.db import Base, Database
@@ -157,8 +158,10 @@ class WorkerRounds:
         """Run rounds until they find nothing more to do now; returns how much they did."""
         total = 0
         for _ in range(max_rounds):
+            settings = self.services.settings
+            loyalty = LoyaltyContext(settings.secret_key, settings.public_base_url)
             done = (
-                handle_pending_events(self.services.db, self.services.settings.shop_timezone)
+                handle_pending_events(self.services.db, settings.shop_timezone, loyalty)
                 + send_due_messages(self.services.db, self.services.line)
                 + fetch_due_profiles(self.services.db, self.services.line)
             )

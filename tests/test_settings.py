@@ -96,3 +96,17 @@ def test_worker_settings_from_the_environment():
     assert (worker.send_threads, worker.send_loops, worker.worker_poll_ms) == (96, 4, 250)
     with pytest.raises(ConfigError, match="SEND_THREADS"):
         Settings.from_env({**REAL, "SEND_THREADS": "0"})
+
+
+def test_public_base_url_must_be_https_with_a_real_channel():
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        Settings.from_env({**REAL, "PUBLIC_BASE_URL": "http://crm.example.jp"})
+    settings = Settings.from_env({**REAL, "PUBLIC_BASE_URL": "https://crm.example.jp/"})
+    assert settings.public_base_url == "https://crm.example.jp"
+    assert Settings.from_env(REAL).public_base_url is None
+
+
+@pytest.mark.parametrize("basic_id", ["shop", "@a", "@Shop Name"])
+def test_a_malformed_basic_id_is_named(basic_id):
+    with pytest.raises(ConfigError, match="LINE_BASIC_ID"):
+        Settings.from_env({**REAL, "LINE_BASIC_ID": basic_id})
