@@ -8,6 +8,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -29,6 +30,7 @@ from crm.campaigns import (
 from crm.clock import utcnow
 from crm.delivery import preview_counts
 from crm.flex import walk
+from crm.loyalty.models import Coupon
 from crm.models import Campaign, CampaignRun, Segment, Staff
 from crm.politeness import load_politeness
 from crm.segments import SegmentError
@@ -67,6 +69,9 @@ REASON_NAMES = {
     "topic": _l("opted out of the topic"),
     "frequency_cap": _l("frequency cap"),
     "holdout": _l("control group"),
+    "coupon_limit": _l("already holds the coupon"),
+    "sold_out": _l("coupon sold out"),
+    "coupon_ended": _l("coupon no longer offered"),
 }
 
 
@@ -206,6 +211,10 @@ def _bubble(message: dict) -> dict:
         return {"kind": "image", "url": message.get("originalContentUrl", "")}
     if kind == "sticker":
         return {"kind": "sticker"}
+    if kind == "coupon":
+        coupon = request_session().get(Coupon, message.get("coupon_id"))
+        title = coupon.title if coupon else f"#{message.get('coupon_id')}"
+        return {"kind": "text", "text": f"{_('Coupon')}: {title} ({_('a code for each customer')})"}
     return {"kind": "text", "text": message.get("text", "")}
 
 

@@ -214,10 +214,13 @@ def test_a_stamp_reminder_goes_once_before_each_expiry(db, services, friends, li
         "「ランチカード」のスタンプ2個の有効期限は2026年5月2日 11:59です。"
         "期限を過ぎるとスタンプは失効します。ご来店をお待ちしています！"
     )
-    assert texts_of(pushed(db, line, customer)) == [expected]
+    got = pushed(db, line, customer)
+    assert texts_of(got) == [expected]
+    assert [m["type"] for m in got] == ["text", "flex"]  # the card as it stands follows
+    assert "ランチカード 2/10" in got[1]["altText"]
     with db.read_session() as session:
         row = session.scalar(select(Interaction).where(Interaction.sender == "bot"))
-        assert (row.delivery_status, row.text) == ("sent", expected)
+        assert row.delivery_status == "sent" and row.text.startswith(expected)
     # A new stamp moves the expiry: the new one earns its own reminder.
     grant(db, customer, program, day(30))
     upkeep(services, day(56.9))
@@ -258,7 +261,7 @@ def test_no_reminder_for_blocked_or_opted_out_customers(db, services, friends, l
         session.get(Customer, opted_out).marketing_consent = False
     upkeep(services, day(6))
     work()
-    assert len(pushed(db, line, friend)) == 3  # the card's reminder, the coupon's and the coupon
+    assert len(pushed(db, line, friend)) == 4  # each reminder, then the card and the coupon
     assert pushed(db, line, blocked) == [] and pushed(db, line, opted_out) == []
     with db.read_session() as session:
         for customer in (blocked, opted_out):

@@ -89,6 +89,14 @@ def _full_view(session: Session, card: StampCard) -> CardView:
     )
 
 
+def card_messages(
+    session: Session, card: StampCard, now: datetime, base_url: str | None, tz: ZoneInfo | None
+) -> list[dict[str, Any]]:
+    """A card as it stands now (a reminder shows it)."""
+    view = card_view(session, card.customer_id, card.program, now)
+    return [stamp_card_message(view, card_look(session, base_url, tz))]
+
+
 def coupon_messages(
     issued: list[IssuedCoupon],
     now: datetime,

@@ -34,7 +34,7 @@ from crm.loyalty.models import (
     StampCard,
     StampProgram,
 )
-from crm.loyalty.notify import coupon_messages
+from crm.loyalty.notify import card_messages, coupon_messages
 from crm.models import BLOCKED, Customer
 from crm.politeness import load_politeness, quiet_until
 from crm.shop import shop_timezone_name
@@ -78,7 +78,8 @@ def remind_stamp_cards(
             stamps=str(card.stamps),
             date=shown_deadline(card.expires_at, zone),
         )
-        _queue(session, card.customer_id, [{"type": "text", "text": text}], now)
+        shown = card_messages(session, card, now, base_url, zone)
+        _queue(session, card.customer_id, [{"type": "text", "text": text}, *shown], now)
     return len(due)
 
 
