@@ -11,6 +11,7 @@ from dotenv import load_dotenv
 from werkzeug.serving import make_server
 
 from app import create_app
+from crm.loyalty.samples import seed_cafe_example
 from crm.settings import SANDBOX_PORT, Settings
 from crm.surveys import seed_sample_survey
 from scheduler.runner import SenderLoops, add_jobs
@@ -62,10 +63,14 @@ def main() -> None:
 
 
 def _offer_sample_survey(app) -> None:
-    """A sample survey to try on the phone page (type アンケート); seeded once, deletable."""
+    """A sample survey to try on the phone page (type アンケート) and the café's stamp card and
+    coupons (type スタンプカード); each seeded once, deletable."""
+    log = logging.getLogger("devserver")
     with app.extensions["line_crm"].db.transaction() as session:
         if seed_sample_survey(session):
-            logging.getLogger("devserver").info("seeded the sample survey: type アンケート")
+            log.info("seeded the sample survey: type アンケート")
+        if seed_cafe_example(session):
+            log.info("seeded the café's stamp card and welcome coupon: type スタンプカード")
 
 
 def _print_banner(settings: Settings, sandbox, host: str) -> None:

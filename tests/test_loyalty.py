@@ -623,3 +623,23 @@ def test_member_numbers_are_stable_and_found_by_qr_or_typing(db):
             assert counter.find_member(session, text).id == customer.id
         assert counter.find_member(session, "M-00000000" if number != "00000000" else "1") is None
         assert counter.find_member(session, "hello") is None
+
+
+def test_the_cafe_example_is_seeded_once_and_deletions_stick(db):
+    from crm.loyalty.samples import seed_cafe_example
+    from crm.loyalty.welcome import set_welcome_coupon, welcome_coupon_id
+
+    with db.transaction() as session:
+        assert seed_cafe_example(session)
+        program = default_program(session)
+        assert [(r.stamps, r.coupon.title) for r in program.rewards] == [
+            (5, "次回ドリンク100円引き"),
+            (10, "ドリンク1杯無料"),
+        ]
+        assert welcome_coupon_id(session) is not None
+        set_welcome_coupon(session, None)
+        assert not seed_cafe_example(session)
+        assert welcome_coupon_id(session) is None
+        customer = _customer(session)
+        halfway = [_grant(session, customer, program, NOON + timedelta(days=d)) for d in range(5)]
+        assert [r.issued.coupon.title for r in halfway[-1].rewards] == ["次回ドリンク100円引き"]
