@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from api import campaigns, customers, interactions, segments, surveys
+from api import campaigns, customers, interactions, loyalty, segments, surveys
 from api.errors import InvalidParameter, http_error, invalid_parameter
 from api.spec import PREFIX, openapi_document
 from crm.api_tokens import authenticate_api_token
@@ -17,6 +17,7 @@ RESOURCES = (
     campaigns.topics_bp,
     customers.bp,
     interactions.bp,
+    loyalty.bp,
     segments.bp,
     surveys.bp,
 )

@@ -52,7 +52,9 @@ class Delivery(Body):
 class Interaction(Body):
     id: int
     customer_id: int
-    direction: Literal["in", "out"]
+    direction: Literal["in", "out", "event"] = Field(
+        description="in: from the customer; out: to them; event: a stamp or coupon event"
+    )
     kind: str = Field(description="text, sticker, image, follow, postback, ...")
     occurred_at: datetime
     text: str | None
