@@ -8,7 +8,7 @@ from flask import Blueprint, abort, g, jsonify, request
 from api import campaigns, customers, interactions, loyalty, segments, surveys
 from api.errors import InvalidParameter, http_error, invalid_parameter
 from api.spec import PREFIX, openapi_document
-from crm.api_tokens import authenticate_api_token
+from crm.api_tokens import authenticate_api_token, needs_use_noted, note_token_use
 from crm.clock import utcnow
 from request_scope import services
 
@@ -37,11 +37,15 @@ def _authenticate():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401)
-    with services().db.transaction() as session:
-        api_token = authenticate_api_token(session, token.strip(), utcnow())
-        if api_token is None:
-            abort(401)
-        g.api_token_name = api_token.name
+    db, now = services().db, utcnow()
+    with db.read_session() as session:
+        api_token = authenticate_api_token(session, token.strip())
+    if api_token is None:
+        abort(401)
+    g.api_token_name = api_token.name
+    if needs_use_noted(api_token, now):  # a write only once a minute per token
+        with db.transaction() as session:
+            note_token_use(session, api_token.id, now)
 
 
 @bp.get("/openapi.json")

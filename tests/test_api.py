@@ -2,9 +2,11 @@
 
 import base64
 import re
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from api.spec import openapi_document
@@ -253,3 +255,20 @@ def test_unknown_query_parameter_is_named_in_a_422(api, db):
     response = api("/customers", limt="5")
     assert response.status_code == 422
     assert response.get_json()["parameter"] == "limt"
+
+
+def test_a_tokens_last_use_is_kept_to_the_minute(db, api):
+    def last_used():
+        with db.read_session() as session:
+            return session.scalar(select(ApiToken.last_used_at))
+
+    with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), tick=False):
+        assert api("/customers").status_code == 200
+        first = last_used()
+        assert first == datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with time_machine.travel(datetime(2026, 12, 1, 3, 0, 59, tzinfo=UTC), tick=False):
+        assert api("/customers").status_code == 200
+        assert last_used() == first  # no write within the minute
+    with time_machine.travel(datetime(2026, 12, 1, 3, 1, 0, tzinfo=UTC), tick=False):
+        assert api("/customers").status_code == 200
+        assert last_used() == datetime(2026, 12, 1, 3, 1, tzinfo=UTC)
