@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from crm.audit import record_audit
 from crm.loyalty.coupons import IssueResult, issue_coupon
@@ -87,16 +87,12 @@ def grant_stamps(
     reason: str | None = None,
 ) -> GrantResult:
     """Add stamps to the customer's card, or raise StampRefused (limits, inactive program)."""
-    if idempotency_key:
-        earlier = _replay(session, idempotency_key, customer.id)
-        if earlier is not None:
-            return earlier
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_STAMPS:
         raise StampRefused(BAD_COUNT, f"1 to {MAX_STAMPS}")
     if not program.active:
         raise StampRefused(PROGRAM_INACTIVE)
     lock_customer(session, customer.id)
-    if idempotency_key:  # a concurrent request with the key may have finished while we waited
+    if idempotency_key:  # after the lock: a request with the same key has finished by now
         earlier = _replay(session, idempotency_key, customer.id)
         if earlier is not None:
             return earlier
@@ -165,8 +161,9 @@ def local_day(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def _not_revoked():
-    revoked = select(StampEntry.revokes_id).where(StampEntry.revokes_id.is_not(None))
-    return StampEntry.id.not_in(revoked)
+    """SQL: the ledger row was not revoked (one probe of the unique `revokes_id` index)."""
+    revocation = aliased(StampEntry)
+    return ~exists().where(revocation.revokes_id == StampEntry.id)
 
 
 def _stamps_given(session, customer_id, program_id, start, end) -> int:
