@@ -8,6 +8,7 @@ from crm.notes import notes_of
 from crm.surveys import active_surveys, latest_surveys_of
 from crm.tags import list_tags, tags_of
 from crm.topics import active_topics, consent_history, subscriptions
+from inbox.loyalty_panel import loyalty_panel_context
 from request_scope import request_session
 
 
@@ -28,4 +29,5 @@ def panel_context(customer: Customer) -> dict:
         "topics": active_topics(session),
         "subscriptions": subscriptions(session, customer.id),
         "consent_changes": consent_history(session, customer.id, limit=5),
+        **loyalty_panel_context(customer),
     }

@@ -11,6 +11,11 @@ from inbox import (
     campaign_views,
     conversation_views,
     customer_views,
+    loyalty_counter,
+    loyalty_coupons,
+    loyalty_panel,
+    loyalty_programs,
+    loyalty_report,
     segment_views,
     settings_views,
     survey_views,
@@ -27,6 +32,11 @@ BLUEPRINTS = (
     survey_views.bp,
     segment_views.bp,
     campaign_views.bp,
+    loyalty_counter.bp,
+    loyalty_panel.bp,
+    loyalty_programs.bp,
+    loyalty_coupons.bp,
+    loyalty_report.bp,
 )
 ERROR_TITLES = {
     400: _l("The request could not be processed."),

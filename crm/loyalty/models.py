@@ -129,7 +129,9 @@ class StampCard(Base):
     completed_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
 
-    program: Mapped[StampProgram] = relationship(lazy="joined")
+    # Many-to-one, loaded lazily: a program already in the session is taken from its identity
+    # map without a query (a joined load would join and re-read it on every card read).
+    program: Mapped[StampProgram] = relationship()
 
     __table_args__ = (
         UniqueConstraint("customer_id", "program_id", "number"),
@@ -226,7 +228,7 @@ class IssuedCoupon(Base):
     redeemed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
 
-    coupon: Mapped[Coupon] = relationship(lazy="joined")
+    coupon: Mapped[Coupon] = relationship()  # lazily, from the identity map when loaded
 
     __table_args__ = (
         UniqueConstraint("coupon_id", "customer_id", "slot"),
