@@ -23,7 +23,7 @@ from crm.loyalty.counter import (
     make_token,
     read_token,
     token_url,
-    token_used,
+    token_user,
 )
 from crm.loyalty.coupons import (
     CODE_ALPHABET,
@@ -241,16 +241,18 @@ def qr():
     count = request.args.get("count", 1, type=int)
     if not 1 <= count <= MAX_STAMPS_PER_TAP:
         abort(400)
-    now, used = utcnow(), False
+    now, used_by = utcnow(), None
     shown = _shown_token(request.args.get("token", ""), now)
     if shown is not None and shown.program_id == program_id and shown.count == count:
-        used = token_used(request_session(), shown)
+        used_by = token_user(request_session(), shown)
         fresh = now < shown.expires_at - TOKEN_LIFETIME + QR_REFRESH
-        if fresh and not used:
+        if fresh and used_by is None:
             return "", 204
-    return render_template(
-        "inbox/loyalty/_counter_qr.html", **_qr_context(program_id, count, now, used)
-    )
+    used = used_by is not None
+    context = _qr_context(program_id, count, now, used)
+    if used and context["qr"]:
+        context["qr"]["used_by"] = request_session().get(Customer, used_by)
+    return render_template("inbox/loyalty/_counter_qr.html", **context)
 
 
 def _shown_token(text: str, now: datetime):

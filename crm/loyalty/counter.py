@@ -98,11 +98,14 @@ def read_token(secret: str, token: str, now: datetime) -> CounterToken:
     return CounterToken(program_id, count, expires_at, body[9:].hex())
 
 
-def token_used(session: Session, token: CounterToken) -> bool:
+def token_user(session: Session, token: CounterToken) -> int | None:
+    """The customer who earned the token's stamp, if someone has."""
     key = token.idempotency_key
-    return (
-        session.scalar(select(StampEntry.id).where(StampEntry.idempotency_key == key)) is not None
-    )
+    return session.scalar(select(StampEntry.customer_id).where(StampEntry.idempotency_key == key))
+
+
+def token_used(session: Session, token: CounterToken) -> bool:
+    return token_user(session, token) is not None
 
 
 def token_url(basic_id: str, token: str) -> str:
