@@ -281,7 +281,7 @@ def revoke(entry_id: int, body: RevokeIn):
         now = utcnow()
         try:
             entry = stamp_rules.revoke_grant(
-                session, grant_row.id, now, staff_id=None, reason=body.reason
+                session, grant_row.id, now, staff_id=None, reason=body.reason, via="api"
             )
         except StampRefused as exc:
             raise stamp_error(exc) from None

@@ -349,10 +349,12 @@ def test_a_grant_is_revoked_once_with_a_reason(api, db, friends):
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert set(body["entry"]) == LEDGER_KEYS
-    assert (body["entry"]["kind"], body["entry"]["delta"], body["entry"]["reason"]) == (
+    entry = body["entry"]
+    assert (entry["kind"], entry["delta"], entry["reason"], entry["via"]) == (
         "revoke",
         -1,
         "押し間違い",
+        "api",
     )
     assert body["program"]["count"] == 0
     again = api("POST", path, {"reason": "押し間違い"})

@@ -352,7 +352,13 @@ def give_starter_stamps(
 
 
 def revoke_grant(
-    session: Session, entry_id: int, now: datetime, *, staff_id: int | None, reason: str
+    session: Session,
+    entry_id: int,
+    now: datetime,
+    *,
+    staff_id: int | None,
+    reason: str,
+    via: str = "staff",
 ) -> StampEntry:
     """Take back a grant's stamps from the card it went onto, with a reason (audited)."""
     reason = (reason or "").strip()
@@ -374,7 +380,7 @@ def revoke_grant(
         kind=STAMP_REVOKE,
         delta=-taken,
         balance_after=card.stamps,
-        via="staff",
+        via=via,
         staff_id=staff_id,
         reason=reason,
         revokes_id=grant.id,
