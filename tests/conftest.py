@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -16,13 +17,16 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
+from bot.campaign_sending import CampaignSender
 from bot.handling import handle_pending_events
 from bot.sending import fetch_due_profiles, send_due_messages
 from bot.turn import LoyaltyContext
 from crm import migrations
 from crm.clock import utcnow
 from crm.db import Base, Database
+from crm.models import FOLLOWING, Customer
 from crm.settings import Settings
+from tests import sandbox_admin as sb
 from tests.line_payloads import body_of, sign
 from worker import Worker
 
@@ -304,3 +308,35 @@ def api(client, token) -> Callable:
         )
 
     return call
+
+
+@pytest.fixture
+def customers(db, line):
+    """`customers(n, name="客", **columns)`: n customers who are real sandbox users (named
+    客0, 客1…, friends for 100 days); returns their ids."""
+
+    def make(count: int, name: str = "客", **columns) -> list[int]:
+        ids = []
+        with db.transaction() as session:
+            for number in range(count):
+                user_id = sb.create_user(line, f"{name}{number}")
+                customer = Customer(
+                    line_user_id=user_id,
+                    display_name=f"{name}{number}",
+                    follow_status=columns.get("follow_status", FOLLOWING),
+                    marketing_consent=columns.get("marketing_consent", True),
+                    followed_at=utcnow() - timedelta(days=100),
+                )
+                session.add(customer)
+                session.flush()
+                ids.append(customer.id)
+        return ids
+
+    return make
+
+
+@pytest.fixture
+def sender(services):
+    pool = ThreadPoolExecutor(4)
+    yield CampaignSender(services.db, services.line, pool, multicast_per_second=1000)
+    pool.shutdown()

@@ -35,7 +35,6 @@ from crm.delivery import (
 from crm.interactions import queue_outbound
 from crm.models import (
     BLOCKED,
-    FOLLOWING,
     Campaign,
     CampaignBatch,
     CampaignRecipient,
@@ -56,37 +55,6 @@ TEXT = [{"type": "text", "text": "本日のランチは唐揚げ定食です"}]
 def noon_tokyo() -> datetime:
     """Today 12:00 in Tokyo (outside the default quiet hours), as UTC."""
     return datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture
-def customers(db, line):
-    """`customers(n, **columns)`: n customers who are real sandbox users."""
-
-    def make(count: int, name: str = "客", **columns) -> list[int]:
-        ids = []
-        with db.transaction() as session:
-            for number in range(count):
-                user_id = sb.create_user(line, f"{name}{number}")
-                customer = Customer(
-                    line_user_id=user_id,
-                    display_name=f"{name}{number}",
-                    follow_status=columns.get("follow_status", FOLLOWING),
-                    marketing_consent=columns.get("marketing_consent", True),
-                    followed_at=utcnow() - timedelta(days=100),
-                )
-                session.add(customer)
-                session.flush()
-                ids.append(customer.id)
-        return ids
-
-    return make
-
-
-@pytest.fixture
-def sender(services):
-    pool = ThreadPoolExecutor(4)
-    yield CampaignSender(services.db, services.line, pool, multicast_per_second=1000)
-    pool.shutdown()
 
 
 def schedule(db, messages=TEXT, **fields) -> int:

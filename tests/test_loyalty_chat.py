@@ -22,6 +22,7 @@ from crm.loyalty.welcome import set_welcome_coupon
 from crm.models import Customer
 from tests import line_payloads as lp
 from tests import sandbox_admin as sb
+from tests.chat import Chat
 
 BASE_URL = "https://crm.example.jp"
 TOKYO_NOON = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
@@ -30,27 +31,6 @@ TOKYO_NOON = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 @pytest.fixture
 def settings(settings):
     return settings.with_changes(public_base_url=BASE_URL)
-
-
-class Chat:
-    """One customer talking to the bot: say or tap, run the worker, read what came back."""
-
-    def __init__(self, post_events, work, line, user):
-        self.post_events, self.work, self.line, self.user = post_events, work, line, user
-        self.seen = 0
-
-    def send(self, event) -> list[dict]:
-        assert self.post_events(event).status_code == 200
-        self.work()
-        messages = sb.delivered(self.line, self.user)
-        new, self.seen = messages[self.seen :], len(messages)
-        return [m["message"] for m in new]
-
-    def say(self, text: str) -> list[dict]:
-        return self.send(lp.text(self.user, text))
-
-    def tap(self, data: str) -> list[dict]:
-        return self.send(lp.postback(self.user, data))
 
 
 @pytest.fixture

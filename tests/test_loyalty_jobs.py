@@ -32,7 +32,7 @@ from crm.loyalty.models import (
 )
 from crm.loyalty.programs import ProgramInput, create_program
 from crm.loyalty.stamps import grant_stamps
-from crm.models import BLOCKED, FOLLOWING, Customer, Interaction
+from crm.models import BLOCKED, Customer, Interaction
 from scheduler import jobs
 from scheduler.jobs import loyalty_upkeep
 from scheduler.runner import JOBS
@@ -44,28 +44,6 @@ START = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo, outside quiet 
 
 def day(n: float) -> datetime:
     return START + timedelta(days=n)
-
-
-@pytest.fixture
-def friends(db, line):
-    """`friends(n, **columns)`: customers who are sandbox users; returns their ids."""
-
-    def make(count: int, name: str = "客", **columns) -> list[int]:
-        ids = []
-        with db.transaction() as session:
-            for number in range(count):
-                customer = Customer(
-                    line_user_id=sb.create_user(line, f"{name}{number}"),
-                    display_name=f"{name}{number}",
-                    follow_status=columns.get("follow_status", FOLLOWING),
-                    marketing_consent=columns.get("marketing_consent", True),
-                )
-                session.add(customer)
-                session.flush()
-                ids.append(customer.id)
-        return ids
-
-    return make
 
 
 def make_program(db, **fields) -> int:
@@ -140,9 +118,9 @@ def test_the_job_runs_every_minute():
     ids=["from-last", "from-first", "fixed-date"],
 )
 def test_stamps_expire_by_the_programs_rule_and_the_ledger_says_so(
-    db, services, friends, rule, still_valid, expired
+    db, services, customers, rule, still_valid, expired
 ):
-    (customer,) = friends(1)
+    (customer,) = customers(1)
     program = make_program(db, **rule)
     grant(db, customer, program, day(0))
     grant(db, customer, program, day(10))
@@ -162,8 +140,10 @@ def test_stamps_expire_by_the_programs_rule_and_the_ledger_says_so(
         assert session.scalar(select(func.count()).where(StampEntry.kind == STAMP_EXPIRE)) == 1
 
 
-def test_a_coupon_expires_at_the_end_of_its_validity_and_the_ledger_says_so(db, services, friends):
-    (customer,) = friends(1)
+def test_a_coupon_expires_at_the_end_of_its_validity_and_the_ledger_says_so(
+    db, services, customers
+):
+    (customer,) = customers(1)
     issued_id = give_coupon(db, customer, day(0), valid_days=7)
     upkeep(services, day(6.9))
     upkeep(services, day(7))
@@ -177,10 +157,10 @@ def test_a_coupon_expires_at_the_end_of_its_validity_and_the_ledger_says_so(db, 
 
 
 def test_many_expiries_are_recorded_a_batch_at_a_time_until_none_is_left(
-    db, services, friends, monkeypatch
+    db, services, customers, monkeypatch
 ):
     monkeypatch.setattr(jobs, "BATCH", 2)
-    customers = friends(5)
+    customers = customers(5)
     program = make_program(db, expiry_kind=EXPIRY_FROM_LAST, expiry_days=5)
     for customer in customers:
         grant(db, customer, program, day(0))
@@ -196,8 +176,8 @@ def test_many_expiries_are_recorded_a_batch_at_a_time_until_none_is_left(
 # Reminders -----------------------------------------------------------------------------------
 
 
-def test_a_stamp_reminder_goes_once_before_each_expiry(db, services, friends, line, work):
-    (customer,) = friends(1)
+def test_a_stamp_reminder_goes_once_before_each_expiry(db, services, customers, line, work):
+    (customer,) = customers(1)
     program = make_program(
         db, name="ランチカード", expiry_kind=EXPIRY_FROM_LAST, expiry_days=30, remind_days_before=3
     )
@@ -231,8 +211,8 @@ def test_a_stamp_reminder_goes_once_before_each_expiry(db, services, friends, li
     assert len(got) == 2 and "スタンプ3個" in got[1] and "2026年5月31日 11:59" in got[1]
 
 
-def test_a_coupon_reminder_goes_once_with_the_coupon_itself(db, services, friends, line, work):
-    (customer,) = friends(1)
+def test_a_coupon_reminder_goes_once_with_the_coupon_itself(db, services, customers, line, work):
+    (customer,) = customers(1)
     issued_id = give_coupon(
         db, customer, day(0), title="ランチ10%オフ", valid_days=10, remind_days_before=2
     )
@@ -249,8 +229,8 @@ def test_a_coupon_reminder_goes_once_with_the_coupon_itself(db, services, friend
     assert shown_code(code) in json.dumps(messages[1], ensure_ascii=False)
 
 
-def test_no_reminder_for_blocked_or_opted_out_customers(db, services, friends, line, work):
-    friend, blocked, opted_out = friends(3)
+def test_no_reminder_for_blocked_or_opted_out_customers(db, services, customers, line, work):
+    friend, blocked, opted_out = customers(3)
     program = make_program(db, expiry_kind=EXPIRY_FROM_LAST, expiry_days=10, remind_days_before=5)
     codes = {}
     for customer in (friend, blocked, opted_out):
@@ -269,8 +249,8 @@ def test_no_reminder_for_blocked_or_opted_out_customers(db, services, friends, l
             assert session.get(IssuedCoupon, codes[customer]).reminded_at is None
 
 
-def test_reminders_wait_for_quiet_hours_to_end_and_then_go(db, services, friends, line, work):
-    (customer,) = friends(1)
+def test_reminders_wait_for_quiet_hours_to_end_and_then_go(db, services, customers, line, work):
+    (customer,) = customers(1)
     program = make_program(db, expiry_kind=EXPIRY_FROM_LAST, expiry_days=10, remind_days_before=3)
     grant(db, customer, program, day(0))
     give_coupon(db, customer, day(0), valid_days=10, remind_days_before=3)

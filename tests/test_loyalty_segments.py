@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,6 @@ import time_machine
 from sqlalchemy import func, select
 
 import crm.loyalty.coupons as coupons_module
-from bot.campaign_sending import CampaignSender
 from crm import delivery
 from crm.campaigns import CampaignError, CampaignInput, campaign_counts, create_campaign
 from crm.clock import utcnow
@@ -46,7 +44,7 @@ from crm.loyalty.models import (
 )
 from crm.loyalty.programs import ProgramInput, create_program, default_program
 from crm.loyalty.stamps import grant_stamps, revoke_grant
-from crm.models import FOLLOWING, Campaign, Customer, Interaction
+from crm.models import Campaign, Customer, Interaction
 from crm.politeness import Politeness
 from crm.segments import SegmentError, count_matching, matching_customers
 from tests import line_payloads as lp
@@ -120,7 +118,7 @@ def names(db, condition: dict) -> list[str]:
 
 
 def _filled(value, ids: dict):
-    """A case's value with "<lunch>" and friends replaced by the shop's ids."""
+    """A case's value with "<lunch>" and customers replaced by the shop's ids."""
     if isinstance(value, str) and value.startswith("<"):
         return ids[value.strip("<>")]
     if isinstance(value, dict):
@@ -223,35 +221,6 @@ def noon_tokyo() -> datetime:
     return datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)
 
 
-@pytest.fixture
-def friends(db, line):
-    """`friends(n)`: customers who are sandbox users; returns their ids."""
-
-    def make(count: int) -> list[int]:
-        ids = []
-        with db.transaction() as session:
-            for number in range(count):
-                name = f"友{number}"
-                customer = Customer(
-                    line_user_id=sb.create_user(line, name),
-                    display_name=name,
-                    follow_status=FOLLOWING,
-                )
-                session.add(customer)
-                session.flush()
-                ids.append(customer.id)
-        return ids
-
-    return make
-
-
-@pytest.fixture
-def sender(services):
-    pool = ThreadPoolExecutor(4)
-    yield CampaignSender(services.db, services.line, pool, multicast_per_second=1000)
-    pool.shutdown()
-
-
 def new_coupon(db, **fields) -> int:
     with db.transaction() as session:
         data = CouponInput(
@@ -305,8 +274,8 @@ def held_back(db, campaign_id: int) -> dict:
         return campaign_counts(session, campaign_id, utcnow())["held_back"]
 
 
-def test_each_recipient_gets_a_code_of_their_own(db, line, friends, sender, api):
-    ids = friends(3)
+def test_each_recipient_gets_a_code_of_their_own(db, line, customers, sender, api):
+    ids = customers(3)
     coupon_id = new_coupon(db, valid_days=14)
     with time_machine.travel(noon_tokyo(), tick=True):
         campaign_id = schedule(db, coupon_id)
@@ -319,7 +288,7 @@ def test_each_recipient_gets_a_code_of_their_own(db, line, friends, sender, api)
     assert {(r[0].source, r[0].source_id) for r in codes.values()} == {("campaign", campaign_id)}
     for number, customer_id in enumerate(ids):
         got = pushed(db, line, customer_id)
-        assert got[0] == {"type": "text", "text": f"友{number}さん、春のクーポンです"}
+        assert got[0] == {"type": "text", "text": f"客{number}さん、春のクーポンです"}
         assert len(got) == 2 and got[1]["type"] != "coupon"
         assert shown_code(codes[customer_id][0].code) in json.dumps(got[1], ensure_ascii=False)
     with db.read_session() as session:
@@ -332,9 +301,9 @@ def test_each_recipient_gets_a_code_of_their_own(db, line, friends, sender, api)
     assert (body["counts"]["sent"], body["status"]) == (3, "sent")
 
 
-def test_a_big_audience_is_issued_a_small_batch_at_a_time(db, line, friends, sender, monkeypatch):
+def test_a_big_audience_is_issued_a_small_batch_at_a_time(db, line, customers, sender, monkeypatch):
     monkeypatch.setattr(delivery, "COUPON_BATCH_SIZE", 2)
-    ids = friends(5)
+    ids = customers(5)
     coupon_id = new_coupon(db, valid_days=7)
     with time_machine.travel(noon_tokyo(), tick=True):
         campaign_id = schedule(db, coupon_id)
@@ -353,9 +322,9 @@ def test_a_big_audience_is_issued_a_small_batch_at_a_time(db, line, friends, sen
 
 
 def test_a_lottery_coupon_sends_the_code_to_winners_and_a_short_word_to_the_others(
-    db, line, friends, sender, monkeypatch
+    db, line, customers, sender, monkeypatch
 ):
-    ids = friends(4)
+    ids = customers(4)
     draws = itertools.cycle([10, 90])  # against a 50% chance: win, lose, win, lose
     monkeypatch.setattr(coupons_module, "_draw", lambda: next(draws))
     coupon_id = new_coupon(db, lottery_percent=50, valid_days=7)
@@ -386,8 +355,8 @@ def test_a_lottery_coupon_sends_the_code_to_winners_and_a_short_word_to_the_othe
         assert campaign_counts(session, campaign_id, utcnow())["sent"] == 4
 
 
-def test_once_sold_out_the_rest_are_held_back_and_get_nothing(db, line, friends, sender, api):
-    ids = friends(4)
+def test_once_sold_out_the_rest_are_held_back_and_get_nothing(db, line, customers, sender, api):
+    ids = customers(4)
     coupon_id = new_coupon(db, total_limit=2, valid_days=7)
     with time_machine.travel(noon_tokyo(), tick=True):
         campaign_id = schedule(db, coupon_id)
@@ -403,8 +372,8 @@ def test_once_sold_out_the_rest_are_held_back_and_get_nothing(db, line, friends,
     assert body["counts"]["held_back"]["sold_out"] == 2 and body["counts"]["sent"] == 2
 
 
-def test_a_customer_who_already_holds_the_coupon_is_held_back(db, line, friends, sender):
-    holder, other = friends(2)
+def test_a_customer_who_already_holds_the_coupon_is_held_back(db, line, customers, sender):
+    holder, other = customers(2)
     coupon_id = new_coupon(db, valid_days=7)  # one per customer
     with db.transaction() as session:
         coupon = session.get(Coupon, coupon_id)
@@ -418,8 +387,8 @@ def test_a_customer_who_already_holds_the_coupon_is_held_back(db, line, friends,
     assert [len(rows) for rows in issued_codes(db, coupon_id).values()] == [1, 1]
 
 
-def test_a_batch_claimed_again_after_a_crash_sends_the_same_codes(db, line, friends, sender):
-    ids = friends(3)
+def test_a_batch_claimed_again_after_a_crash_sends_the_same_codes(db, line, customers, sender):
+    ids = customers(3)
     coupon_id = new_coupon(db, per_customer_limit=5, valid_days=7)  # a second code is allowed
     with time_machine.travel(noon_tokyo(), tick=True):
         schedule(db, coupon_id)
@@ -444,8 +413,8 @@ def test_a_batch_claimed_again_after_a_crash_sends_the_same_codes(db, line, frie
         assert len(got) == 2 and shown_code(codes[customer_id]) in json.dumps(got[1])
 
 
-def test_a_push_retried_after_a_429_carries_the_same_code(db, line, friends, sender):
-    (customer,) = friends(1)
+def test_a_push_retried_after_a_429_carries_the_same_code(db, line, customers, sender):
+    (customer,) = customers(1)
     coupon_id = new_coupon(db, per_customer_limit=5, valid_days=7)
     sb.add_fault(line, endpoint="push", status=429)
     start = noon_tokyo()

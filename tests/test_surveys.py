@@ -29,6 +29,7 @@ from crm.surveys import create_survey
 from crm.tags import tags_of
 from tests import line_payloads as lp
 from tests import sandbox_admin as sb
+from tests.chat import Chat
 
 VISIT = [
     {
@@ -64,30 +65,6 @@ VISIT = [
     },
     {"key": "why", "text": "どの点が残念でしたか？", "type": "text"},
 ]
-
-
-class Chat:
-    """One customer talking to the bot: say or tap, run the worker, read what came back."""
-
-    def __init__(self, post_events, work, line, user):
-        self.post_events, self.work, self.line, self.user = post_events, work, line, user
-        self.seen = 0
-
-    def _exchange(self, event) -> list[dict]:
-        assert self.post_events(event).status_code == 200
-        self.work()
-        messages = sb.delivered(self.line, self.user)
-        new, self.seen = messages[self.seen :], len(messages)
-        return [m["message"] for m in new]
-
-    def say(self, text: str) -> list[dict]:
-        return self._exchange(lp.text(self.user, text))
-
-    def tap(self, data: str, params: dict | None = None) -> list[dict]:
-        return self._exchange(lp.postback(self.user, data, params))
-
-    def send(self, event) -> list[dict]:
-        return self._exchange(event)
 
 
 def buttons(message: dict) -> dict[str, str]:
