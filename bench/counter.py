@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import text
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -33,6 +31,7 @@ from bench.inbox import (  # noqa: E402
     Person,
     Writer,
     _cumulative,
+    _finish,
     _pad,
     _percentiles,
     customer_rows,
@@ -109,7 +108,7 @@ def seed(database: Database, args) -> Seeded:
         _issued(rng, args.customers, regular, coupon_id, codes, now),
     )
     writer.close()
-    _finish(database)
+    _finish(database, ("customers", "stamp_cards"))
     return Seeded(
         counts, regular, numbers[regular - 1], codes[regular], time.perf_counter() - started
     )
@@ -144,21 +143,6 @@ def _issued(rng, customers: int, regular: int, coupon_id: int, codes: dict, now:
         issued = now - timedelta(days=rng.randint(0, 30))
         yield (coupon_id, customer_id, 1, code, "valid", 0, 1, None, issued + timedelta(days=60),
                "staff", issued)  # fmt: skip
-
-
-def _finish(database: Database) -> None:
-    """Sequences past the explicit ids; fresh statistics as autovacuum would leave them."""
-    if database.dialect != "postgresql":
-        return
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("customers", "stamp_cards"):
-            conn.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT max(id) FROM {table}))"
-                )
-            )
-        conn.execute(text("VACUUM ANALYZE"))
 
 
 # ---------------------------------------------------------------- the requests

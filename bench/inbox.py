@@ -435,12 +435,14 @@ def writer_lookup(writer: Writer, table: str, key: str, rows: list[tuple]) -> di
     return dict(found)
 
 
-def _finish(database: Database) -> None:
+def _finish(
+    database: Database, tables: tuple[str, ...] = ("customers", "interactions", "conversations")
+) -> None:
     """Sequences past the explicit ids; fresh statistics as autovacuum would leave them."""
     if database.dialect != "postgresql":
         return
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("customers", "interactions", "conversations"):
+        for table in tables:
             conn.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
