@@ -211,3 +211,63 @@ def test_the_tablet_camera_reads_a_member_qr(live_app, line, make_staff, cafe, t
             assert tab.errors == [] and tab.dialogs == []
         finally:
             chromium.close()
+
+
+def test_an_owner_sets_up_a_coupon_and_a_card_with_a_bonus_at_five(
+    browser,  # noqa: F811
+    live_app,
+    line,
+    db,
+    make_staff,
+    cafe,
+    tmp_path,
+):
+    """The café's owner writes a bonus coupon, then a second card that gives it at five stamps
+    and expires a year after the latest stamp; both land in the database as typed."""
+    from crm.loyalty.models import Coupon, StampProgram
+
+    url = _app_url(line)
+    make_staff()
+    tab = _open(browser, viewport={"width": 1280, "height": 900})
+    _sign_in(tab, url, "admin@shop.example")
+    tab.goto(f"{url}/inbox/loyalty/coupons/new")
+    tab.fill("input[name=title]", "次回ドリンク100円引き")
+    tab.fill("textarea[name=description]", "スタンプ5個のボーナスです。")
+    tab.select_option("select[name=discount_type]", "amount")
+    tab.fill("input[name=discount_value]", "100")
+    tab.check("input[name=validity][value=days]")
+    tab.fill("input[name=valid_days]", "60")
+    tab.fill("input[name=per_customer_limit]", "5")
+    tab.screenshot(path=str(_shots(tmp_path) / "coupon-editor.png"), full_page=True)
+    tab.click("button[type=submit].primary")
+    tab.wait_for_url(lambda address: "/new" not in address)
+    with db.read_session() as session:
+        coupon = session.scalar(select(Coupon).where(Coupon.title == "次回ドリンク100円引き"))
+        assert (coupon.discount_type, coupon.discount_value, coupon.valid_days) == (
+            "amount",
+            100,
+            60,
+        )
+        assert coupon.per_customer_limit == 5
+
+    tab.goto(f"{url}/inbox/loyalty/programs/new")
+    tab.fill("input[name=name]", "モーニングカード")
+    tab.fill("input[name=stamps_needed]", "8")
+    tab.select_option("select[name=expiry_kind]", "from_last")
+    tab.fill("input[name=expiry_days]", "365")
+    tab.fill("input[name=reward0_stamps]", "5")
+    tab.select_option("select[name=reward0_coupon]", str(coupon.id))
+    tab.screenshot(path=str(_shots(tmp_path) / "stamp-program-editor.png"), full_page=True)
+    tab.click("button[type=submit].primary")
+    tab.wait_for_url(lambda address: "/new" not in address)
+    with db.read_session() as session:
+        program = session.scalar(
+            select(StampProgram).where(StampProgram.name == "モーニングカード")
+        )
+        assert (program.stamps_needed, program.expiry_kind, program.expiry_days) == (
+            8,
+            "from_last",
+            365,
+        )
+        assert [(r.stamps, r.coupon_id) for r in program.rewards] == [(5, coupon.id)]
+    assert tab.errors == [] and tab.dialogs == []
