@@ -104,3 +104,28 @@ def coupon_refusal(reason: str) -> str:
 def issue_refusal(reason: str) -> str:
     """Why a customer got no code, as a phrase for a list of results."""
     return str(ISSUE_REFUSALS.get(reason, reason))
+
+
+# The timeline's loyalty lines (crm/loyalty/timeline.py: LINES), in the staff member's language.
+EVENT_LINES = {
+    ("stamp", "grant"): _l("Stamps +%(count)s (%(program)s)"),
+    ("stamp", "revoke"): _l("Stamps taken back -%(count)s (%(reason)s)"),
+    ("stamp", "expire"): _l("Stamps expired -%(count)s (%(program)s)"),
+    ("coupon", "issued"): _l("Coupon issued: %(title)s"),
+    ("coupon", "redeemed"): _l("Coupon used: %(title)s"),
+    ("coupon", "redemption_undone"): _l("Coupon use undone: %(title)s"),
+    ("coupon", "revoked"): _l("Coupon withdrawn: %(title)s (%(reason)s)"),
+}
+
+
+def event_line(item) -> str:
+    """A loyalty event of the timeline as a line in the staff member's language (its stored
+    Japanese text when the event or a fact it names is unknown)."""
+    facts = item.payload or {}
+    wording = EVENT_LINES.get((item.kind, facts.get("event")))
+    if wording is None:
+        return item.text or ""
+    try:
+        return str(wording) % facts
+    except (KeyError, TypeError, ValueError):
+        return item.text or ""

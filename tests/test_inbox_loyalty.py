@@ -34,7 +34,7 @@ from crm.loyalty.models import (
 )
 from crm.loyalty.programs import ProgramInput, change_program, default_program
 from crm.loyalty.stamps import grant_stamps
-from crm.models import BLOCKED, FOLLOWING, AuditEntry, Customer, Interaction
+from crm.models import BLOCKED, FOLLOWING, AuditEntry, Customer, Interaction, Staff
 from tests.conftest import csrf_from, sign_in
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -393,13 +393,19 @@ def test_loyalty_events_are_small_centred_lines_and_do_not_count_as_unread(admin
     _post(admin_client, f"/inbox/counter/customers/{shop.hanako}/stamps", program_id=shop.program)
     with db.transaction() as session:
         event = session.scalars(select(Interaction).where(Interaction.direction == "event")).one()
-        event.text = "<script>alert(1)</script>"  # whatever the text, it is escaped
+        assert (event.text, event.payload["event"]) == ("スタンプ +1（スタンプカード）", "grant")
+        event.payload = {**event.payload, "program": "<script>alert(1)</script>"}
         assert folder_counts(session, admin_client.staff.id)["needs_reply"] == 0
     page = admin_client.get(f"/inbox/conversations/{conversation_id}").text
     assert 'class="item event kind-stamp"' in page and 'class="system event-line"' in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "スタンプ +1（&lt;script&gt;alert(1)&lt;/script&gt;）" in page  # escaped
+    assert "<script>alert" not in page
     since = admin_client.get(f"/inbox/conversations/{conversation_id}/timeline?from_id=0").text
     assert "event-line" in since
+    with db.transaction() as session:  # the same facts, worded in English for English staff
+        session.get(Staff, admin_client.staff.id).language = "en"
+    english = admin_client.get(f"/inbox/conversations/{conversation_id}").text
+    assert "Stamps +1 (&lt;script&gt;" in english
 
 
 # ---------------------------------------------------------------- editors (admins)

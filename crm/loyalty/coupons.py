@@ -248,13 +248,9 @@ def issue_coupon(
     if not won:
         return IssueResult(customer.id, refused=LOTTERY_LOST)
     record_loyalty_event(
-        session,
-        customer.id,
-        "coupon",
-        f"クーポン発行: {coupon.title}",
-        now,
-        {"event": COUPON_ISSUED, "issued_coupon_id": issued.id, "source": source},
-    )
+        session, customer.id, "coupon", COUPON_ISSUED, now,
+        title=coupon.title, issued_coupon_id=issued.id, source=source,
+    )  # fmt: skip
     return IssueResult(customer.id, issued=issued)
 
 
@@ -383,13 +379,9 @@ def redeem(
         raise CouponRefused(why_unusable(issued, now), issued)
     entry = _log(session, issued, COUPON_REDEMPTION, via, staff_id, now)
     record_loyalty_event(
-        session,
-        issued.customer_id,
-        "coupon",
-        f"クーポン利用: {issued.coupon.title}",
-        now,
-        {"event": COUPON_REDEMPTION, "issued_coupon_id": issued.id, "via": via},
-    )
+        session, issued.customer_id, "coupon", COUPON_REDEMPTION, now,
+        title=issued.coupon.title, issued_coupon_id=issued.id, via=via,
+    )  # fmt: skip
     return issued, entry
 
 
@@ -453,13 +445,9 @@ def undo_redemption(
     )
     session.refresh(issued)
     record_loyalty_event(
-        session,
-        issued.customer_id,
-        "coupon",
-        f"クーポン利用の取り消し: {issued.coupon.title}",
-        now,
-        {"event": COUPON_UNDONE, "issued_coupon_id": issued.id},
-    )
+        session, issued.customer_id, "coupon", COUPON_UNDONE, now,
+        title=issued.coupon.title, issued_coupon_id=issued.id,
+    )  # fmt: skip
     return issued
 
 
@@ -478,13 +466,9 @@ def revoke(
         raise CouponRefused(why_unusable(issued, now), issued)
     _log(session, issued, COUPON_REVOCATION, "staff", staff_id, now, reason=reason)
     record_loyalty_event(
-        session,
-        issued.customer_id,
-        "coupon",
-        f"クーポン取り消し: {issued.coupon.title}",
-        now,
-        {"event": COUPON_REVOCATION, "issued_coupon_id": issued.id, "reason": reason},
-    )
+        session, issued.customer_id, "coupon", COUPON_REVOCATION, now,
+        title=issued.coupon.title, reason=reason, issued_coupon_id=issued.id,
+    )  # fmt: skip
 
 
 def expire_coupons(session: Session, now: datetime, limit: int = 500) -> int:

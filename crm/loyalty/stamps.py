@@ -255,19 +255,9 @@ def _add(session, card, count, now, tz, via, staff_id, key, reason) -> GrantResu
         card = _new_card(session, card.customer_id, program, now)
     result.card = card
     record_loyalty_event(
-        session,
-        card.customer_id,
-        "stamp",
-        f"スタンプ +{count}（{program.name}）",
-        now,
-        {
-            "event": STAMP_GRANT,
-            "count": count,
-            "via": via,
-            "card_id": card.id,
-            "stamps": card.stamps,
-        },
-    )
+        session, card.customer_id, "stamp", STAMP_GRANT, now,
+        count=count, program=program.name, via=via, card_id=card.id, stamps=card.stamps,
+    )  # fmt: skip
     return result
 
 
@@ -402,13 +392,9 @@ def revoke_grant(
         detail={"entry": grant.id, "stamps": taken, "reason": reason},
     )
     record_loyalty_event(
-        session,
-        card.customer_id,
-        "stamp",
-        f"スタンプ取り消し -{taken}（{reason}）",
-        now,
-        {"event": STAMP_REVOKE, "revokes": grant.id, "stamps": card.stamps},
-    )
+        session, card.customer_id, "stamp", STAMP_REVOKE, now,
+        count=taken, reason=reason, revokes=grant.id, stamps=card.stamps,
+    )  # fmt: skip
     return entry
 
 
@@ -444,13 +430,9 @@ def _expire(session: Session, card: StampCard, now: datetime) -> None:
     session.flush()
     if lost:
         record_loyalty_event(
-            session,
-            card.customer_id,
-            "stamp",
-            f"スタンプ期限切れ -{lost}（{card.program.name}）",
-            now,
-            {"event": STAMP_EXPIRE, "card_id": card.id},
-        )
+            session, card.customer_id, "stamp", STAMP_EXPIRE, now,
+            count=lost, program=card.program.name, card_id=card.id,
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------- reading
