@@ -88,6 +88,7 @@ def _print_banner(settings: Settings, sandbox, host: str) -> None:
         )
     lines += [
         f"  Staff inbox: {base}/inbox/  (the first visit creates the admin account)",
+        f"  Counter:     {base}/inbox/counter  (stamps and coupons, for a tablet)",
         f"  Health:      {base}/healthz",
         f"  API:         {base}/api/v1/openapi.json",
         "",
