@@ -89,6 +89,22 @@ def _postback(state, user, spec):
     return ev.build_postback(user.user_id, token, _required(spec, "data"), spec.get("params"))
 
 
+def _richmenuswitch(state, user, spec):
+    """A tap on a richmenuswitch area: LINE switches the menu shown and sends a postback
+    saying how that went (https://developers.line.biz/en/reference/messaging-api/#postback-params-object-for-richmenu-switch-action)."""
+    alias_id = str(_required(spec, "richMenuAliasId"))
+    rich_menu_id = state.rich_menus.alias(alias_id)
+    if rich_menu_id is None:
+        status = "RICHMENU_ALIAS_ID_NOTFOUND"
+    elif state.rich_menus.get(rich_menu_id) is None:
+        status = "RICHMENU_NOTFOUND"
+    else:
+        status = "SUCCESS"
+    params = {"newRichMenuAliasId": alias_id, "status": status}
+    token = state.issue_reply_token(user.user_id)
+    return ev.build_postback(user.user_id, token, _required(spec, "data"), params)
+
+
 def _unsend(state, user, spec):
     message_id = str(_required(spec, "messageId"))
     with state.lock:
@@ -111,6 +127,7 @@ EVENT_BUILDERS: dict[str, Callable[[SandboxState, User, dict], dict]] = {
     "file": _file,
     "location": _location,
     "postback": _postback,
+    "richmenuswitch": _richmenuswitch,
     "unsend": _unsend,
 }
 

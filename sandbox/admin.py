@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from sandbox import actions
 from sandbox.api import USER_ID, state
@@ -119,6 +119,36 @@ def reply_tokens(user_id: str):
 def messages(user_id: str):
     _user_or_404(user_id)
     return jsonify({"messages": state().messages_for(user_id)})
+
+
+def _shown_menu(menu: dict | None):
+    """A rich menu as the phone page draws it: the menu, with where its image is."""
+    if menu is None or not state().rich_menus.has_image(menu["richMenuId"]):
+        return jsonify({"richMenu": None})
+    image_url = url_for(".rich_menu_image", rich_menu_id=menu["richMenuId"])
+    return jsonify({"richMenu": {**menu, "imageUrl": image_url}})
+
+
+@bp.get("/users/<user_id>/richmenu")
+def users_rich_menu(user_id: str):
+    """The menu the user sees: their own, else the default (null if none, or no image yet)."""
+    _user_or_404(user_id)
+    return _shown_menu(state().rich_menus.shown_to(user_id))
+
+
+@bp.get("/richmenu-aliases/<alias_id>")
+def aliased_rich_menu(alias_id: str):
+    """The menu an alias names, for a richmenuswitch tap."""
+    rich_menu_id = state().rich_menus.alias(alias_id)
+    return _shown_menu(state().rich_menus.get(rich_menu_id or ""))
+
+
+@bp.get("/richmenus/<rich_menu_id>/image")
+def rich_menu_image(rich_menu_id: str):
+    image = state().rich_menus.image(rich_menu_id)
+    if image is None:
+        abort(404)
+    return Response(image.body, content_type=image.content_type)
 
 
 @bp.post("/faults")

@@ -39,15 +39,16 @@ def line_error(status: int, message: str, **extra) -> Response:
     return response
 
 
-def endpoint(name: str):
-    """Auth, latency and injected faults, as LINE's front door would see them."""
+def endpoint(name: str, limit_as: str | None = None):
+    """Auth, latency and injected faults, as LINE's front door would see them; faults are
+    found by `name`, the rate limit by `limit_as` when the call has its own (else `name`)."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             g.request_id = uuid.uuid4().hex
             generation = state().generation  # a slow request must not leak into a reset state
-            response = _front_door(name) or view(*args, **kwargs)
+            response = _front_door(name, limit_as or name) or view(*args, **kwargs)
             response.headers["X-Line-Request-Id"] = g.request_id
             state().log_request(
                 request.method,
@@ -63,10 +64,10 @@ def endpoint(name: str):
     return decorate
 
 
-def _front_door(name: str) -> Response | None:
+def _front_door(name: str, limit_name: str) -> Response | None:
     if request.headers.get("Authorization") != f"Bearer {state().access_token}":
         return line_error(401, AUTH_FAILED)
-    if not state().admit(name):
+    if not state().admit(limit_name):
         return line_error(429, RATE_LIMITED)
     delay = state().config.latency_ms / 1000
     fault = state().take_fault(name)
@@ -84,7 +85,8 @@ def _front_door(name: str) -> Response | None:
     return None
 
 
-def _json_body() -> tuple[dict | None, Response | None]:
+def json_body() -> tuple[dict | None, Response | None]:
+    """The request's JSON object, or LINE's 400 for anything else."""
     try:
         body = json.loads(request.get_data() or b"null")
     except ValueError:
@@ -104,7 +106,7 @@ def _json_body() -> tuple[dict | None, Response | None]:
 
 def _send(via: str, recipients_of, with_sent: bool) -> Response:
     """The shared path of push and multicast: retry key, validation, quota, delivery."""
-    body, error = _json_body()
+    body, error = json_body()
     if error:
         return error
     key = request.headers.get("X-Line-Retry-Key")
@@ -177,7 +179,7 @@ def multicast():
 def reply():
     if request.headers.get("X-Line-Retry-Key"):
         return line_error(400, "The retry key is not supported by this API")
-    body, error = _json_body()
+    body, error = json_body()
     if error:
         return error
     problems = check_messages(body.get("messages"))
@@ -236,7 +238,7 @@ def quota_consumption():
 @bp.post("/v2/bot/chat/loading/start")
 @endpoint("loading")
 def loading():
-    body, error = _json_body()
+    body, error = json_body()
     if error:
         return error
     seconds = body.get("loadingSeconds", 20)

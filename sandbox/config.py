@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.rate_limits import LINE_RATE_LIMITS
+from sandbox.rate_limits import LINE_RATE_LIMITS, WINDOWS
 
 
 @dataclass
 class Config:
-    """How the sandbox behaves; rate limits are per second, None for no limit."""
+    """How the sandbox behaves; rate limits are per endpoint's window (a second, an hour for
+    rich menu create and delete), None for no limit."""
 
     latency_ms: int = 0
     reply_token_ttl: float = 60.0
@@ -22,8 +23,9 @@ class Config:
     rate_limits: dict[str, int | None] = field(default_factory=dict)  # by endpoint name
 
     def rate_limit(self, endpoint: str) -> int | None:
-        """The requests per second `endpoint` accepts (None: unlimited)."""
-        return self.rate_limits.get(endpoint, self.rate_limit_per_second)
+        """The requests per window `endpoint` accepts (None: unlimited)."""
+        per_second = None if endpoint in WINDOWS else self.rate_limit_per_second
+        return self.rate_limits.get(endpoint, per_second)
 
 
 def _number(kind: type) -> Callable[[Any, str], Any]:
@@ -51,13 +53,13 @@ def _limit(value: Any, key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{key} must be a whole number of requests per second, or null")
+        raise ValueError(f"{key} must be a whole number of requests per window, or null")
     return value
 
 
 def _limits(value: Any, key: str) -> dict[str, int | None]:
     if not isinstance(value, dict):
-        raise ValueError(f"{key} must be an object of endpoint: requests per second")
+        raise ValueError(f"{key} must be an object of endpoint: requests per window")
     unknown = sorted(set(value) - set(LINE_RATE_LIMITS))
     if unknown:
         raise ValueError(

@@ -1,7 +1,8 @@
-"""LINE's rate limits: at most N requests to an endpoint in any rolling second, else 429.
+"""LINE's rate limits: at most N requests to an endpoint in any rolling window, else 429.
 
 LINE counts per channel and per endpoint (https://developers.line.biz/en/reference/messaging-api/#rate-limits);
-the sandbox has one channel, so one window per endpoint name."""
+the sandbox has one channel, so one window per endpoint name. The window is a second, except
+for creating and deleting rich menus, which LINE counts per hour."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 WINDOW_SECONDS = 1.0
 RATE_LIMITED = "The API rate limit has been exceeded. Try again later."
-# LINE's own limits per second; multicast is 200 since 2025-04-23 (it was 2,000).
+# LINE's own limits per window; multicast is 200 since 2025-04-23 (it was 2,000).
 LINE_RATE_LIMITS = {
     "reply": 2000,
     "push": 2000,
@@ -21,7 +22,11 @@ LINE_RATE_LIMITS = {
     "content": 2000,
     "quota": 2000,
     "loading": 100,
+    "richmenu": 2000,
+    "richmenu_create": 100,  # per hour
+    "richmenu_delete": 100,  # per hour
 }
+WINDOWS = {"richmenu_create": 3600.0, "richmenu_delete": 3600.0}  # others: WINDOW_SECONDS
 
 
 class RateLimiter:
@@ -35,13 +40,13 @@ class RateLimiter:
         self._admitted: dict[str, deque[float]] = {}
 
     def admit(self, endpoint: str, limit: int | None) -> bool:
-        """Whether one more request to `endpoint` fits in the last second (None: no limit)."""
+        """Whether one more request to `endpoint` fits in its window (None: no limit)."""
         if limit is None:
             return True
-        now = self.clock()
+        now, window = self.clock(), WINDOWS.get(endpoint, WINDOW_SECONDS)
         with self._lock:
             times = self._admitted.setdefault(endpoint, deque())
-            while times and now - times[0] >= WINDOW_SECONDS:
+            while times and now - times[0] >= window:
                 times.popleft()
             if len(times) >= limit:
                 return False

@@ -9,6 +9,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from sandbox.admin import bp as admin_bp
 from sandbox.api import bp as api_bp
+from sandbox.rich_menu_api import bp as rich_menu_bp
 from sandbox.state import SandboxState
 
 
@@ -18,6 +19,7 @@ def create_sandbox_app(state: SandboxState) -> Flask:
     app.config["SANDBOX_STATE"] = state
     app.json.ensure_ascii = False
     app.register_blueprint(api_bp)
+    app.register_blueprint(rich_menu_bp)
     app.register_blueprint(admin_bp)
 
     @app.get("/")

@@ -19,9 +19,20 @@ import requests
 from sandbox import events as ev
 from sandbox.config import Config, parse_settings
 from sandbox.rate_limits import RateLimiter
+from sandbox.rich_menus import RichMenus
 
 RETRY_KEY_WINDOW_SECONDS = 24 * 3600
-ENDPOINTS = {"reply", "push", "multicast", "profile", "content", "quota", "loading", "*"}
+ENDPOINTS = {
+    "reply",
+    "push",
+    "multicast",
+    "profile",
+    "content",
+    "quota",
+    "loading",
+    "richmenu",
+    "*",
+}
 
 
 @dataclass(slots=True)
@@ -81,17 +92,17 @@ class RetryKey:
     sent_messages: list = field(default_factory=list)
 
 
-def tiny_png(seed: str) -> bytes:
-    """A valid 8x8 PNG whose colour depends on the seed."""
+def tiny_png(seed: str, width: int = 8, height: int = 8) -> bytes:
+    """A valid PNG of one colour, which depends on the seed (8x8 unless sized)."""
     red, green, blue = hashlib.sha256(seed.encode()).digest()[:3]
-    raw = b"".join(b"\x00" + bytes([red, green, blue]) * 8 for _ in range(8))
+    raw = (b"\x00" + bytes([red, green, blue]) * width) * height
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
         )
 
-    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
@@ -129,6 +140,7 @@ class SandboxState:
             self.retry_keys: dict[str, RetryKey] = {}
             self.content: dict[str, Content] = {}
             self.unsent: set[str] = set()
+            self.rich_menus = RichMenus()
             self.config = Config()
             self.rate_limiter = RateLimiter()
             self.usage = 0

@@ -248,9 +248,81 @@ function renderBotMessage(entry) {
 async function runAction(action) {
   if (!action) return;
   if (action.type === "message") return sendEvent({ type: "text", text: action.text }, action.text);
-  if (action.type === "postback") return sendEvent({ type: "postback", data: action.data }, action.displayText || null);
+  if (action.type === "postback") {
+    applyInputOption(action);
+    return sendEvent({ type: "postback", data: action.data }, action.displayText || null);
+  }
   if (action.type === "datetimepicker") return pickDate(action);
+  if (action.type === "richmenuswitch") return switchRichMenu(action);
+  if (action.type === "clipboard" && navigator.clipboard) return navigator.clipboard.writeText(action.clipboardText);
   if (action.type === "uri") window.open(action.uri, "_blank", "noopener");
+}
+
+// A postback's inputOption: what LINE opens or closes after the tap.
+function applyInputOption(action) {
+  if (action.inputOption === "closeRichMenu") openRichMenu(false);
+  if (action.inputOption === "openRichMenu") openRichMenu(true);
+  if (action.inputOption === "openKeyboard") {
+    if (action.fillInText) $("text").value = action.fillInText;
+    $("text").focus();
+  }
+}
+
+// The rich menu: the user's own, else the default, at the bottom as LINE draws it. Each area
+// is a button placed by its bounds as a share of the image, so it scales with the phone.
+let richMenu = null;
+let switchedFrom = null; // the user's menu when a richmenuswitch tap replaced it on screen
+
+async function loadRichMenu() {
+  if (!userId) return showRichMenu(null);
+  const { richMenu: menu } = await call("GET", `/_sandbox/users/${userId}/richmenu`);
+  const base = menu ? menu.richMenuId : "";
+  if (switchedFrom !== null && switchedFrom === base) return;
+  switchedFrom = null;
+  showRichMenu(menu);
+}
+
+function showRichMenu(menu) {
+  if ((menu && menu.richMenuId) === (richMenu && richMenu.richMenuId)) return;
+  richMenu = menu;
+  $("rich-menu").hidden = !menu;
+  if (!menu) return;
+  $("rich-menu-image").src = menu.imageUrl;
+  $("rich-menu-areas").replaceChildren(...menu.areas.map((area) => areaButton(area, menu.size)));
+  $("rich-menu-bar").textContent = menu.chatBarText;
+  openRichMenu(menu.selected);
+}
+
+function areaButton(area, size) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "rich-menu-area";
+  const { x, y, width, height } = area.bounds;
+  const share = (value, whole) => `${(value / whole) * 100}%`;
+  Object.assign(button.style, {
+    left: share(x, size.width), top: share(y, size.height),
+    width: share(width, size.width), height: share(height, size.height),
+  });
+  const action = area.action;
+  button.title = action.label || action.displayText || action.text || action.uri || action.data || action.type;
+  button.setAttribute("aria-label", button.title);
+  button.addEventListener("click", () => runAction(action));
+  return button;
+}
+
+function openRichMenu(open) {
+  $("rich-menu-panel").hidden = !open;
+  $("rich-menu-bar").setAttribute("aria-expanded", String(open));
+}
+
+async function switchRichMenu(action) {
+  const alias = encodeURIComponent(action.richMenuAliasId);
+  const { richMenu: menu } = await call("GET", `/_sandbox/richmenu-aliases/${alias}`);
+  if (menu) {
+    switchedFrom = switchedFrom !== null ? switchedFrom : (richMenu ? richMenu.richMenuId : "");
+    showRichMenu(menu);
+  }
+  await sendEvent({ type: "richmenuswitch", richMenuAliasId: action.richMenuAliasId, data: action.data }, null);
 }
 
 // LINE opens a native picker; here a prompt asks for the value in LINE's format.
@@ -282,7 +354,8 @@ function switchUser(id) {
   seen = 0;
   $("chat").replaceChildren();
   $("quick-replies").replaceChildren();
-  loadUsers().then(poll);
+  switchedFrom = null;
+  loadUsers().then(poll).then(loadRichMenu);
 }
 
 $("user-select").addEventListener("change", (e) => switchUser(e.target.value));
@@ -345,6 +418,8 @@ $("scan-form").addEventListener("submit", (e) => {
 });
 $("composer").addEventListener("submit", () => { $("composer-note").textContent = ""; });
 
-loadUsers().then(poll);
+$("rich-menu-bar").addEventListener("click", () => openRichMenu($("rich-menu-panel").hidden));
+
+loadUsers().then(poll).then(loadRichMenu);
 setInterval(poll, 1000);
-setInterval(loadUsers, 5000);
+setInterval(() => loadUsers().then(loadRichMenu), 5000);
