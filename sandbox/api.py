@@ -48,7 +48,7 @@ def endpoint(name: str, limit_as: str | None = None):
         def wrapper(*args, **kwargs):
             g.request_id = uuid.uuid4().hex
             generation = state().generation  # a slow request must not leak into a reset state
-            response = _front_door(name, limit_as or name) or view(*args, **kwargs)
+            response = _front_door(name, limit_as or name) or _answer(view, args, kwargs)
             response.headers["X-Line-Request-Id"] = g.request_id
             state().log_request(
                 request.method,
@@ -62,6 +62,27 @@ def endpoint(name: str, limit_as: str | None = None):
         return wrapper
 
     return decorate
+
+
+class Refused(Exception):
+    """Raised by an endpoint's checks: LINE's refusal, answered as the response."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status)
+        self.response = response
+
+
+def refuse_if(refusal: Response | None) -> None:
+    """Stop the endpoint with this refusal, if there is one."""
+    if refusal is not None:
+        raise Refused(refusal)
+
+
+def _answer(view, args, kwargs) -> Response:
+    try:
+        return view(*args, **kwargs)
+    except Refused as refused:
+        return refused.response
 
 
 def _front_door(name: str, limit_name: str) -> Response | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox.api import USER_ID, endpoint, json_body, line_error, state
+from sandbox.api import USER_ID, Refused, endpoint, json_body, line_error, refuse_if, state
 from sandbox.rich_menu_rules import (
     ALIAS_ID,
     IMAGE_TYPES,
@@ -39,15 +39,20 @@ def invalid(problems: list[Problem]) -> Response:
     return line_error(400, **error_body(problems))
 
 
-def _checked_menu() -> tuple[dict | None, Response | None]:
-    """The posted rich menu object with the fields LINE keeps, or LINE's 400."""
+def _posted_json() -> dict:
+    """The request's JSON object, or LINE's 400 for a body that is not one."""
     body, error = json_body()
-    if error:
-        return None, error
+    refuse_if(error)
+    return body
+
+
+def _checked_menu() -> dict:
+    """The posted rich menu object with the fields LINE keeps, or LINE's 400."""
+    body = _posted_json()
     problems = check_rich_menu(body)
     if problems:
-        return None, invalid(problems)
-    return {key: body[key] for key in MENU_FIELDS}, None
+        raise Refused(invalid(problems))
+    return {key: body[key] for key in MENU_FIELDS}
 
 
 def _appliable(rich_menu_id: str) -> Response | None:
@@ -65,9 +70,7 @@ def _appliable(rich_menu_id: str) -> Response | None:
 @bp.post("/v2/bot/richmenu")
 @endpoint("richmenu", limit_as="richmenu_create")
 def create_rich_menu():
-    menu, error = _checked_menu()
-    if error:
-        return error
+    menu = _checked_menu()
     rich_menu_id = rich_menus().create(menu)
     if rich_menu_id is None:
         return line_error(400, "The maximum number of rich menus has been reached")
@@ -77,8 +80,8 @@ def create_rich_menu():
 @bp.post("/v2/bot/richmenu/validate")
 @endpoint("richmenu")
 def validate_rich_menu():
-    _menu, error = _checked_menu()
-    return error or ok()
+    _checked_menu()
+    return ok()
 
 
 @bp.get("/v2/bot/richmenu/list")
@@ -111,32 +114,32 @@ def upload_rich_menu_image(rich_menu_id: str):
         return line_error(404, NOT_FOUND)
     if rich_menus().has_image(rich_menu_id):
         return line_error(400, "An image has already been uploaded to the richmenu")
-    image, error = _checked_image(menu["size"])
-    if error:
-        return error
+    image = _checked_image(menu["size"])
     if not rich_menus().attach_image(rich_menu_id, image):  # another upload got there first
         return line_error(400, "An image has already been uploaded to the richmenu")
     return ok()
 
 
-def _checked_image(size: dict) -> tuple[Image | None, Response | None]:
+def _checked_image(size: dict) -> Image:
     """A JPEG or PNG of at most 1 MB whose pixels are exactly the menu's size."""
     content_type = request.mimetype
     if content_type not in IMAGE_TYPES:
-        return None, line_error(415, "Unsupported media type: use image/jpeg or image/png")
+        raise Refused(line_error(415, "Unsupported media type: use image/jpeg or image/png"))
     body = request.get_data()
     if len(body) > MAX_IMAGE_BYTES:
-        return None, line_error(413, "Request Entity Too Large: the image must be 1 MB or less")
+        raise Refused(line_error(413, "Request Entity Too Large: the image must be 1 MB or less"))
     pixels = image_size(body, content_type)
     if pixels is None:
-        return None, line_error(400, f"The image is not a valid {content_type} file")
+        raise Refused(line_error(400, f"The image is not a valid {content_type} file"))
     if pixels != (size["width"], size["height"]):
-        return None, line_error(
-            400,
-            f"The image is {pixels[0]}x{pixels[1]} pixels; "
-            f"the rich menu is {size['width']}x{size['height']}",
+        raise Refused(
+            line_error(
+                400,
+                f"The image is {pixels[0]}x{pixels[1]} pixels; "
+                f"the rich menu is {size['width']}x{size['height']}",
+            )
         )
-    return Image(body, content_type), None
+    return Image(body, content_type)
 
 
 @bp.get("/v2/bot/richmenu/<rich_menu_id>/content")
@@ -154,9 +157,7 @@ def download_rich_menu_image(rich_menu_id: str):
 @bp.post("/v2/bot/user/all/richmenu/<rich_menu_id>")
 @endpoint("richmenu")
 def set_default_rich_menu(rich_menu_id: str):
-    refusal = _appliable(rich_menu_id)
-    if refusal:
-        return refusal
+    refuse_if(_appliable(rich_menu_id))
     rich_menus().set_default(rich_menu_id)
     return ok()
 
@@ -186,9 +187,7 @@ def _bad_user_id(user_id: str) -> Response | None:
 @bp.post("/v2/bot/user/<user_id>/richmenu/<rich_menu_id>")
 @endpoint("richmenu")
 def link_rich_menu(user_id: str, rich_menu_id: str):
-    refusal = _bad_user_id(user_id) or _appliable(rich_menu_id)
-    if refusal:
-        return refusal
+    refuse_if(_bad_user_id(user_id) or _appliable(rich_menu_id))
     rich_menus().link([user_id], rich_menu_id)
     return ok()
 
@@ -196,9 +195,7 @@ def link_rich_menu(user_id: str, rich_menu_id: str):
 @bp.get("/v2/bot/user/<user_id>/richmenu")
 @endpoint("richmenu")
 def get_linked_rich_menu(user_id: str):
-    refusal = _bad_user_id(user_id)
-    if refusal:
-        return refusal
+    refuse_if(_bad_user_id(user_id))
     linked = rich_menus().linked_id(user_id)
     if linked is None:
         return line_error(404, "the user has no richmenu")
@@ -208,9 +205,7 @@ def get_linked_rich_menu(user_id: str):
 @bp.delete("/v2/bot/user/<user_id>/richmenu")
 @endpoint("richmenu")
 def unlink_rich_menu(user_id: str):
-    refusal = _bad_user_id(user_id)
-    if refusal:
-        return refusal
+    refuse_if(_bad_user_id(user_id))
     rich_menus().unlink([user_id])
     return ok()
 
@@ -231,15 +226,11 @@ def _bulk_user_ids(body: dict) -> list[Problem]:
 def link_rich_menu_to_users():
     """Up to 500 users at once; LINE answers 202 and links them in the background (here at
     once)."""
-    body, error = json_body()
-    if error:
-        return error
+    body = _posted_json()
     problems = _bulk_user_ids(body)
     if problems:
         return invalid(problems)
-    refusal = _appliable(str(body.get("richMenuId") or ""))
-    if refusal:
-        return refusal
+    refuse_if(_appliable(str(body.get("richMenuId") or "")))
     rich_menus().link(body["userIds"], body["richMenuId"])
     return ok(202)
 
@@ -247,9 +238,7 @@ def link_rich_menu_to_users():
 @bp.post("/v2/bot/richmenu/bulk/unlink")
 @endpoint("richmenu")
 def unlink_rich_menu_from_users():
-    body, error = json_body()
-    if error:
-        return error
+    body = _posted_json()
     problems = _bulk_user_ids(body)
     if problems:
         return invalid(problems)
@@ -273,15 +262,11 @@ def _alias_target(body: dict) -> Response | None:
 @bp.post("/v2/bot/richmenu/alias")
 @endpoint("richmenu")
 def create_rich_menu_alias():
-    body, error = json_body()
-    if error:
-        return error
+    body = _posted_json()
     alias_id = body.get("richMenuAliasId")
     if not isinstance(alias_id, str) or not ALIAS_ID.fullmatch(alias_id):
         return invalid([("Must be 1 to 32 of A-Z a-z 0-9 _ -", "richMenuAliasId")])
-    refusal = _alias_target(body)
-    if refusal:
-        return refusal
+    refuse_if(_alias_target(body))
     if not rich_menus().add_alias(alias_id, body["richMenuId"]):
         return line_error(400, "conflict richmenu alias id")
     return ok()
@@ -306,12 +291,8 @@ def get_rich_menu_alias(alias_id: str):
 @bp.post("/v2/bot/richmenu/alias/<alias_id>")
 @endpoint("richmenu")
 def update_rich_menu_alias(alias_id: str):
-    body, error = json_body()
-    if error:
-        return error
-    refusal = _alias_target(body)
-    if refusal:
-        return refusal
+    body = _posted_json()
+    refuse_if(_alias_target(body))
     if not rich_menus().update_alias(alias_id, body["richMenuId"]):
         return line_error(404, NOT_FOUND)
     return ok()
