@@ -336,6 +336,10 @@ class Conversation(Base):
     last_message_at: Mapped[datetime]
     last_inbound_at: Mapped[datetime | None]
     last_preview: Mapped[str | None] = mapped_column(String(200))
+    # Handed off to staff: the bot's automatic answers (FAQ, acknowledgements) stay quiet in
+    # this chat until staff resolve it or resume the bot.
+    bot_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    bot_paused_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -777,4 +781,7 @@ class CampaignRecipient(Base):
 
 
 # Loyalty's tables live with the capability (crm/loyalty/) on the same Base.
-import crm.loyalty.models  # noqa: E402, F401
+import crm.faq.models  # noqa: E402
+import crm.inquiries.models  # noqa: E402
+import crm.loyalty.models  # noqa: E402
+import crm.rich_menus.models  # noqa: E402, F401
