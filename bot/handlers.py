@@ -19,6 +19,8 @@ from bot.loyalty_turns import COMMANDS as LOYALTY_COMMANDS
 from bot.loyalty_turns import POSTBACKS as LOYALTY_POSTBACKS
 from bot.loyalty_turns import give_welcome_gifts, take_counter_token
 from bot.messages import ack_messages, greeting_messages, help_messages, text_message
+from bot.preference_turns import COMMANDS as PREFERENCE_COMMANDS
+from bot.preference_turns import POSTBACKS as PREFERENCE_POSTBACKS
 from bot.turn import Turn
 from crm.answer_reading import normalise
 from crm.business_hours import away_reply_due, load_business_hours
@@ -163,6 +165,7 @@ TEXT_COMMANDS: dict[str, Callable[[Turn], None]] = {
     "へるぷ": send_help,
     "help": send_help,
     **{normalise(keyword): command for keyword, command in LOYALTY_COMMANDS.items()},
+    **{normalise(keyword): command for keyword, command in PREFERENCE_COMMANDS.items()},
 }
 
 POSTBACK_ACTIONS: dict[str, Callable[[Turn], None]] = {
@@ -170,6 +173,7 @@ POSTBACK_ACTIONS: dict[str, Callable[[Turn], None]] = {
     "flow": on_flow_postback,
     "survey": on_survey_postback,
     **LOYALTY_POSTBACKS,
+    **PREFERENCE_POSTBACKS,
 }
 
 EVENT_HANDLERS: dict[str, Callable[[Turn], None]] = {
