@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,20 +14,20 @@ from bot.flow_turns import (
     route_text_to_flow,
     start_follow_flows,
 )
+from bot.inquiry_turns import POSTBACKS as INQUIRY_POSTBACKS
+from bot.inquiry_turns import note_media_for_staff, route_question
 from bot.loyalty_turns import COMMANDS as LOYALTY_COMMANDS
 from bot.loyalty_turns import POSTBACKS as LOYALTY_POSTBACKS
 from bot.loyalty_turns import give_welcome_gifts, take_counter_token
-from bot.messages import ack_messages, greeting_messages, help_messages, text_message
+from bot.messages import greeting_messages, help_messages, text_message
 from bot.preference_turns import COMMANDS as PREFERENCE_COMMANDS
 from bot.preference_turns import POSTBACKS as PREFERENCE_POSTBACKS
 from bot.turn import Turn
 from crm.answer_reading import normalise
-from crm.business_hours import away_reply_due, load_business_hours
 from crm.customers import record_follow, record_unfollow
 from crm.interactions import mark_unsent
 from crm.staff_line import link_by_code, looks_like_code
 
-ACK_COOLDOWN = timedelta(minutes=30)
 STAFF_LINKED = "このLINEアカウントをスタッフとして連携しました。配信のテスト送信がここに届きます。"
 STAFF_CODE_UNKNOWN = (
     "このコードは無効か期限切れです。受信箱の「マイアカウント」で新しいコードを発行してください。"
@@ -57,25 +56,21 @@ def on_unfollow(turn: Turn) -> None:
 
 
 def on_message(turn: Turn) -> None:
-    """Any message: log it with its metadata, then route text."""
+    """Any message: log it with its metadata, then route text: counter QR, staff link, an
+    active flow, keyword commands, then the FAQ and staff (bot/inquiry_turns.py)."""
     message = turn.event.message
     kind = str(message.get("type") or "unknown")
     summary = MESSAGE_SUMMARIES.get(kind, _no_summary)(message)
     turn.record(kind, text=summary, payload=message, line_message_id=_str(message.get("id")))
-    if kind == "text" and not turn.event.is_standby:
-        text = message.get("text") or ""
-        if (
-            take_counter_token(turn, text)
-            or link_staff_account(turn, text)
-            or route_text_to_flow(turn, text, TEXT_COMMANDS)
-        ):
-            turn.note_customer_answered(summary)
-            return
+    if turn.event.is_standby:
+        turn.note_customer_spoke(summary or f"[{kind}]")
+        return
+    if kind == "text" and route_text(turn, message.get("text") or ""):
+        turn.note_customer_answered(summary)
+        return
     turn.note_customer_spoke(summary or f"[{kind}]")
-    if kind == "text":
-        route_text(turn, message.get("text") or "")
-    elif not turn.event.is_standby:
-        remind_of_question(turn)
+    if kind != "text" and not remind_of_question(turn):
+        note_media_for_staff(turn, kind)
 
 
 def on_postback(turn: Turn) -> None:
@@ -99,32 +94,19 @@ def on_unsend(turn: Turn) -> None:
     turn.record("unsend", payload={"messageId": message_id})
 
 
-def route_text(turn: Turn, text: str) -> None:
-    """Keyword commands first; outside business hours the away message (once a day);
-    otherwise acknowledge (at most every half hour) for staff."""
+def route_text(turn: Turn, text: str) -> bool:
+    """True when the bot dealt with the text; False when staff must answer it."""
+    if (
+        take_counter_token(turn, text)
+        or link_staff_account(turn, text)
+        or route_text_to_flow(turn, text, TEXT_COMMANDS)
+    ):
+        return True
     command = TEXT_COMMANDS.get(normalise(text))
     if command:
         command(turn)
-        return
-    if send_away_message(turn):
-        return
-    last = turn.customer.last_auto_reply_at
-    if last is None or turn.now - last >= ACK_COOLDOWN:
-        turn.customer.last_auto_reply_at = turn.now
-        turn.reply(ack_messages(turn.texts))
-
-
-def send_away_message(turn: Turn) -> bool:
-    """Outside business hours, tell the customer when staff will answer; True if sent."""
-    hours = load_business_hours(turn.session)
-    if not hours.enabled:
-        return False
-    if not away_reply_due(hours, turn.now, turn.customer.last_away_reply_at, turn.shop_tz):
-        return False
-    turn.customer.last_away_reply_at = turn.now
-    turn.customer.last_auto_reply_at = turn.now  # the away message is the acknowledgement
-    turn.reply([text_message(hours.away_message)])
-    return True
+        return True
+    return route_question(turn, text)
 
 
 def link_staff_account(turn: Turn, text: str) -> bool:
@@ -174,6 +156,7 @@ POSTBACK_ACTIONS: dict[str, Callable[[Turn], None]] = {
     "survey": on_survey_postback,
     **LOYALTY_POSTBACKS,
     **PREFERENCE_POSTBACKS,
+    **INQUIRY_POSTBACKS,
 }
 
 EVENT_HANDLERS: dict[str, Callable[[Turn], None]] = {

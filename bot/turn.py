@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.events import LineEvent
 from crm.conversations import conversation_for, note_customer_answer, note_customer_message
 from crm.interactions import record_inbound
-from crm.models import Customer, Interaction
+from crm.models import Conversation, Customer, Interaction
 from crm.shop import shop_timezone_name
 
 
@@ -69,7 +69,11 @@ class Turn:
 
     def ensure_conversation(self) -> None:
         """Every customer has a chat in the inbox, even before they write."""
-        conversation_for(self.session, self.customer.id, self.event.occurred_at)
+        self.conversation()
+
+    def conversation(self) -> Conversation:
+        """The customer's chat, created (dated by the event) if they had none."""
+        return conversation_for(self.session, self.customer.id, self.event.occurred_at)
 
     @property
     def shop_tz(self) -> ZoneInfo:

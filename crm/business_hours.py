@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -16,8 +16,12 @@ from crm.shop_settings import read_setting, write_setting
 SETTING_KEY = "business_hours"
 DEFAULT_AWAY_MESSAGE = (
     "お問い合わせありがとうございます。ただいま営業時間外のため、"
-    "営業時間になりましたら担当者より順にお返事いたします。"
+    "{next_open}以降に担当者より順にお返事いたします。"
 )
+NEXT_OPEN = "{next_open}"  # in the away message: when the shop opens next, in shop time
+NEXT_OPEN_UNKNOWN = "営業時間になりましたら"  # no opening in the next fortnight
+WEEKDAY_NAMES = "月火水木金土日"
+LOOKAHEAD_DAYS = 14
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = range(7)  # Monday = 0, as datetime.weekday()
 
@@ -120,3 +124,40 @@ def away_reply_due(
     if hours.is_open(local):
         return False
     return last_sent is None or last_sent.astimezone(tz).date() != local.date()
+
+
+def next_opening(hours: BusinessHours, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the shop next opens (local time), within two weeks; None when hours are off, the
+    shop is open now, or no opening is set in that time."""
+    local = now.astimezone(tz)
+    if hours.is_open(local):
+        return None
+    for offset in range(LOOKAHEAD_DAYS + 1):
+        day = local.date() + timedelta(days=offset)
+        if day in hours.holidays:
+            continue
+        for start, _end in sorted(hours.weekly.get(day.weekday(), ())):
+            opening = datetime.combine(day, start, tzinfo=tz)
+            if opening > local:
+                return opening
+    return None
+
+
+def away_text(hours: BusinessHours, now: datetime, tz: ZoneInfo) -> str:
+    """The away message with `{next_open}` filled in (e.g. 12月2日(水) 11:00)."""
+    if NEXT_OPEN not in hours.away_message:
+        return hours.away_message
+    opening = next_opening(hours, now, tz)
+    when = NEXT_OPEN_UNKNOWN if opening is None else _when(opening, now.astimezone(tz))
+    text = hours.away_message.replace(NEXT_OPEN, when)
+    return text.replace(f"{NEXT_OPEN_UNKNOWN}以降に", NEXT_OPEN_UNKNOWN)
+
+
+def _when(opening: datetime, local_now: datetime) -> str:
+    clock = f"{opening.hour}:{opening.minute:02d}"
+    if opening.date() == local_now.date():
+        return f"本日{clock}"
+    if opening.date() == local_now.date() + timedelta(days=1):
+        return f"明日{clock}"
+    weekday = WEEKDAY_NAMES[opening.weekday()]
+    return f"{opening.month}月{opening.day}日({weekday}) {clock}"

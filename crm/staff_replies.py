@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.conversations import note_staff_reply
+from crm.inquiries.lifecycle import note_staff_response
 from crm.interactions import OUTBOUND, queue_outbound
 from crm.line_limits import MAX_TEXT_UTF16, utf16_length
 from crm.models import BLOCKED, DELIVERY_FAILED, DELIVERY_PENDING, Customer, Interaction, Staff
@@ -56,6 +57,7 @@ def queue_staff_reply(
         staff_id=staff.id,
     )
     note_staff_reply(session, customer.id, now, text)
+    note_staff_response(session, customer.id, staff.id, now)
     session.flush()
     return interaction, True
 

@@ -26,6 +26,7 @@ from crm.conversations import (
 )
 from crm.csat import csat_to_send
 from crm.flows import NotStarted
+from crm.inquiries.lifecycle import open_inquiry, resolve_inquiry, resume_bot
 from crm.interactions import list_interactions
 from crm.models import CONVERSATION_RESOLVED, Conversation, Customer, Interaction, Staff
 from crm.staff import active_staff
@@ -110,6 +111,7 @@ def show(conversation_id: int):
         canned=list_canned_responses(request_session()),
         staff_members=active_staff(request_session()),
         reply_token=str(uuid.uuid4()),
+        inquiry=open_inquiry(request_session(), conversation.customer_id),
         **panel_context(conversation.customer),
         **_list_context(conversation.id),
     )
@@ -224,6 +226,7 @@ def change_status(conversation_id: int):
             resolving = status == CONVERSATION_RESOLVED != conversation.status
             set_status(conversation, status)
             if resolving:
+                resolve_inquiry(tx, conversation, g.staff.id, utcnow())
                 detail["csat"] = _ask_satisfaction(tx, conversation)
     except ConversationError:
         abort(400)
@@ -240,6 +243,15 @@ def _ask_satisfaction(session, conversation: Conversation) -> bool:
     customer = session.get(Customer, conversation.customer_id)
     started = send_flow(session, customer, flow, now, load_texts(session), "staff", context)
     return not isinstance(started, NotStarted)
+
+
+@bp.post("/<id:conversation_id>/resume-bot")
+@login_required
+def resume(conversation_id: int):
+    """Give the chat back to the bot: FAQ answers and acknowledgements start again."""
+    with staff_change("conversation.resume_bot", ("conversation", conversation_id)) as (tx, _d):
+        resume_bot(row_or_404(tx, Conversation, conversation_id))
+    return redirect(url_for("inbox_conversations.show", conversation_id=conversation_id))
 
 
 @bp.post("/<id:conversation_id>/assign")
