@@ -11,6 +11,7 @@ from dotenv import load_dotenv
 from werkzeug.serving import make_server
 
 from app import create_app
+from crm.faq.samples import seed_sample_faqs
 from crm.loyalty.samples import seed_cafe_example
 from crm.settings import SANDBOX_PORT, Settings
 from crm.surveys import seed_sample_survey
@@ -63,14 +64,16 @@ def main() -> None:
 
 
 def _offer_sample_survey(app) -> None:
-    """A sample survey to try on the phone page (type アンケート) and the café's stamp card and
-    coupons (type スタンプカード); each seeded once, deletable."""
+    """A sample survey to try on the phone page (type アンケート), the café's stamp card and
+    coupons (type スタンプカード) and its FAQs (ask a question); each seeded once, deletable."""
     log = logging.getLogger("devserver")
     with app.extensions["line_crm"].db.transaction() as session:
         if seed_sample_survey(session):
             log.info("seeded the sample survey: type アンケート")
         if seed_cafe_example(session):
             log.info("seeded the café's stamp card and welcome coupon: type スタンプカード")
+        if seed_sample_faqs(session):
+            log.info("seeded the café's FAQs: ask 駐車場ある？ or 何時まで開いてますか")
 
 
 def _print_banner(settings: Settings, sandbox, host: str) -> None:

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crm.faq.matching import FaqEntry, FaqIndex, Thresholds  # noqa: E402
+from crm.faq.samples import sample_faqs  # noqa: E402
 
 DEFAULT_PAIRS = "0.26:0.2,0.34:0.2,0.4:0.25,0.5:0.3"
 # Words that turn the sample's FAQs into other, similar ones for the 1,000-FAQ timing.
@@ -72,7 +73,7 @@ class Tally:
 
 def load_entries(data: Path) -> list[FaqEntry]:
     """The sample shop's FAQs."""
-    rows = json.loads((data / "faq_sample.json").read_text())
+    rows = sample_faqs()
     return [
         FaqEntry(row["id"], row["questions"], row.get("category"), row.get("answer", ""))
         for row in rows

@@ -5,7 +5,6 @@ first-response and resolution times, and the away message that says when staff w
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -16,9 +15,10 @@ import time_machine
 from sqlalchemy import select
 
 from crm.business_hours import BusinessHours, save_business_hours
-from crm.faq.entries import FaqInput, FaqSettings, create_faq, save_faq_settings
+from crm.faq.entries import FaqSettings, save_faq_settings
 from crm.faq.matching import Thresholds
 from crm.faq.models import Faq, FaqLookup
+from crm.faq.samples import add_sample_faqs
 from crm.inquiries.models import Inquiry
 from crm.inquiries.routing import InquirySettings, Route, save_inquiry_settings
 from crm.models import Conversation, Customer
@@ -31,13 +31,9 @@ DATA = Path(__file__).parent / "data"
 
 
 def seed_sample_faqs(db) -> dict[str, int]:
-    """The sample restaurant's 31 FAQs; returns their sample ids → database ids."""
-    ids = {}
+    """The sample restaurant's 31 FAQs; returns their sample names → database ids."""
     with db.transaction() as session:
-        for item in json.loads((DATA / "faq_sample.json").read_text()):
-            data = FaqInput(item["questions"], item["answer"], item["category"])
-            ids[item["id"]] = create_faq(session, data).id
-    return ids
+        return add_sample_faqs(session)
 
 
 @pytest.fixture

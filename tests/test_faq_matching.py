@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from crm.faq.matching import FaqEntry, FaqIndex, Thresholds, is_pleasantry, normalise
+from crm.faq.samples import sample_faqs
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -146,7 +147,7 @@ def test_an_empty_index_hands_off():
 
 
 def test_the_evaluation_set_does_not_regress():
-    faqs = json.loads((DATA / "faq_sample.json").read_text())
+    faqs = sample_faqs()
     lines = (DATA / "faq_questions.jsonl").read_text().splitlines()
     questions = [json.loads(line) for line in lines if line.strip()]
     index = FaqIndex.build(
