@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from api import campaigns, customers, interactions, loyalty, segments, surveys
+from api import (
+    campaigns,
+    customers,
+    faqs,
+    interactions,
+    loyalty,
+    preferences,
+    segments,
+    surveys,
+)
 from api.errors import InvalidParameter, http_error, invalid_parameter
 from api.spec import PREFIX, openapi_document
 from crm.api_tokens import authenticate_api_token, needs_use_noted, note_token_use
@@ -16,8 +25,10 @@ RESOURCES = (
     campaigns.bp,
     campaigns.topics_bp,
     customers.bp,
+    faqs.bp,
     interactions.bp,
     loyalty.bp,
+    preferences.bp,
     segments.bp,
     surveys.bp,
 )

@@ -18,8 +18,10 @@ DEFAULT_TEXTS: dict[str, str] = {
     "greeting_help_label": "できること",
     "help": (
         "このアカウントでできること:\n"
-        "・メッセージを送る → 担当者が確認してお返事します\n"
-        "・写真やスタンプもそのまま送れます\n"
+        "・ご質問を送る → よくある質問からすぐにお答えします\n"
+        "・「スタッフと話したい」と送る → 担当者が確認してお返事します\n"
+        "・「スタンプカード」「クーポン」「会員証」→ それぞれを表示します\n"
+        "・「配信設定」→ 受け取るお知らせを選べます（「配信停止」「配信再開」も）\n"
         "・「ヘルプ」と送る → この案内を表示します"
     ),
     "ack": "メッセージを受け付けました。担当者より順にお返事しますので、少々お待ちください。",
@@ -97,6 +99,55 @@ DEFAULT_TEXTS: dict[str, str] = {
         "前回のスタンプから間もないため押せませんでした。{time}以降にもう一度どうぞ。"
     ),
     "loyalty_program_closed": "このスタンプカードはいまお休み中です。",
+    # The preference centre (配信設定); {topic} is filled in. What the customer saw when they
+    # changed a setting is kept with the change, so a shop's own wording is what is recorded.
+    "preferences_title": "配信設定",
+    "preferences_intro": "受け取りたいお知らせを選べます。",
+    "preferences_all_stopped": (
+        "現在、すべてのお知らせの配信を停止しています。選んだお知らせも届きません。"
+    ),
+    "preferences_on_state": "配信中",
+    "preferences_off_state": "停止中",
+    "preferences_turn_off_label": "止める",
+    "preferences_turn_on_label": "受け取る",
+    "preferences_turn_off_display": "{topic}を受け取らない",
+    "preferences_turn_on_display": "{topic}を受け取る",
+    "preferences_stop_label": "配信停止",
+    "preferences_resume_label": "配信再開",
+    "preferences_stop_note": (
+        "「配信停止」を押すと、お知らせやクーポンの配信がすべて止まります。"
+        "お問い合わせへのお返事は届きます。"
+    ),
+    "preferences_resume_note": "「配信再開」を押すと、選んだお知らせがまた届くようになります。",
+    "preferences_topic_on": "「{topic}」をお届けする設定にしました。",
+    "preferences_topic_off": "「{topic}」の配信を止めました。",
+    "preferences_stopped": (
+        "配信を停止しました。お知らせやクーポンは届きません。"
+        "「配信再開」と送ると、いつでも再開できます。"
+    ),
+    "preferences_resumed": "配信を再開しました。選んだお知らせをお届けします。",
+    "preferences_topic_gone": (
+        "このお知らせの設定はいまはありません。最新の配信設定をご覧ください。"
+    ),
+    # FAQ answers, もしかして suggestions, hand-off to staff and the お問い合わせ menu.
+    "faq_resolved_label": "解決しました",
+    "faq_handoff_label": "スタッフに聞く",
+    "faq_suggest_intro": "もしかして、こちらのご質問ですか？",
+    "faq_suggest_alt": "もしかして: {questions}",
+    "faq_thanks": "お役に立ててよかったです！ほかにもご不明な点があればお送りください。",
+    "faq_gone": "この質問の回答はいま公開されていません。ご用件をメッセージでお送りください。",
+    "handoff_ack": (
+        "担当スタッフにおつなぎします。順にお返事しますので、このトークでご用件をお送りください。"
+    ),
+    "handoff_already": "担当スタッフが確認中です。お返事まで少々お待ちください。",
+    "inquiry_menu_intro": "お問い合わせの内容を選んでください。",
+    "inquiry_category_intro": (
+        "「{category}」についてのよくある質問です。当てはまるものがなければ、"
+        "ご用件をそのままメッセージでお送りください。"
+    ),
+    "inquiry_category_no_faqs": (
+        "「{category}」についてのお問い合わせですね。ご用件をメッセージでお送りください。"
+    ),
 }
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from crm.attributes import list_definitions, values_of
 from crm.models import Customer
 from crm.notes import notes_of
+from crm.preferences import preference_history
 from crm.surveys import active_surveys, latest_surveys_of
 from crm.tags import list_tags, tags_of
-from crm.topics import active_topics, consent_history, subscriptions
+from crm.topics import active_topics, subscriptions
 from inbox.loyalty_panel import loyalty_panel_context
 from request_scope import request_session
+
+CONSENT_HISTORY_SHOWN = 10
 
 
 def panel_context(customer: Customer) -> dict:
@@ -28,6 +31,6 @@ def panel_context(customer: Customer) -> dict:
         "active_surveys": active_surveys(session),
         "topics": active_topics(session),
         "subscriptions": subscriptions(session, customer.id),
-        "consent_changes": consent_history(session, customer.id, limit=5),
+        "consent_changes": preference_history(session, customer.id, limit=CONSENT_HISTORY_SHOWN),
         **loyalty_panel_context(customer),
     }
