@@ -49,6 +49,7 @@ from crm.interactions import queue_outbound
 from crm.line_limits import MAX_MESSAGES_PER_REQUEST
 from crm.loyalty.notify import coupon_messages
 from crm.models import RUN_EXPIRED, RUN_IN_PROGRESS, Customer, Flow, FlowRun
+from crm.surveys import active_surveys
 
 CANCEL_WORDS = frozenset({"やめる", "止める", "中止", "キャンセル", "cancel", "stop", "quit"})
 RESUME_WORDS = frozenset({"再開", "さいかい", "resume", "続き", "つづき"})
@@ -289,15 +290,31 @@ TAP_VERBS: dict[str, Callable[[Turn, FlowRun, dict[str, str]], None]] = {
 }
 
 
+NO_SURVEY_TEXT = "ただいま回答いただけるアンケートはありません。またのご協力をお願いいたします。"
+
+
 def on_survey_postback(turn: Turn) -> None:
-    """`action=survey&id=…`: a rich-menu or Flex button that starts a survey."""
+    """`action=survey&id=…`: a rich-menu or Flex button that starts a survey; with no id (the
+    rich menu's アンケート) the newest active survey."""
     if turn.event.is_standby:
         return
     data = parse_qs(str(turn.event.postback.get("data")))
     flow_id = (data.get("id") or [""])[0]
+    if not flow_id:
+        _start_newest_survey(turn)
+        return
     flow = turn.session.get(Flow, int(flow_id)) if flow_id.isdigit() else None
     if flow is None or not flow.active:
         turn.reply([text_message(turn.texts["flow_nothing_to_resume"])])
+        return
+    start_flow(turn, flow, "postback")
+
+
+def _start_newest_survey(turn: Turn) -> None:
+    """The newest active survey, or a polite word that there is none just now."""
+    flow = max(active_surveys(turn.session), key=lambda survey: survey.id, default=None)
+    if flow is None:
+        turn.reply([text_message(turn.texts.get("flow_no_survey", NO_SURVEY_TEXT))])
         return
     start_flow(turn, flow, "postback")
 

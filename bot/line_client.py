@@ -18,6 +18,9 @@ from linebot.v3.messaging import (
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuBulkLinkRequest,
+    RichMenuBulkUnlinkRequest,
+    RichMenuRequest,
 )
 from pydantic.v1 import ValidationError
 
@@ -33,6 +36,8 @@ from crm.outbox import (
     OutboundJob,
     SendOutcome,
 )
+from crm.rich_menus.image import MenuImage
+from crm.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -219,3 +224,98 @@ def _outcome_from_api_error(exc: ApiException) -> SendOutcome:
     if exc.status in (0, 429) or exc.status >= 500:
         return SendOutcome(RETRY, exc.status, message)
     return SendOutcome(FAILED, exc.status, message)
+
+
+# Rich menus (bot/rich_menu.py publishes and links them) ----------------------------------------
+
+
+class LineRefused(Exception):
+    """LINE said no, or could not be reached; the text is for staff."""
+
+    def __init__(self, text: str, transient: bool):
+        super().__init__(text)
+        self.transient = transient
+
+
+def _explained(exc: Exception) -> LineRefused:
+    """LINE's error (status, message and details) as a sentence staff can act on."""
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        return LineRefused(f"LINE could not be reached ({type(exc).__name__}). Try again.", True)
+    if isinstance(exc, ValidationError | ValueError):
+        return LineRefused(f"The menu was not sent: {exc}"[:1000], False)
+    said = f"{exc.status}: {_line_message(exc)}"
+    if exc.status == 429:
+        return LineRefused(f"LINE is busy ({said}). Try again in a few minutes.", True)
+    if exc.status >= 500:
+        return LineRefused(f"LINE had an internal error ({said}). Try again.", True)
+    return LineRefused(f"LINE refused it ({said})", False)
+
+
+def _line_message(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        return str(exc.reason or exc.status)
+    details = [
+        f"{d.get('property', '')}: {d.get('message', '')}".strip(": ")
+        for d in body.get("details") or []
+    ]
+    message = str(body.get("message") or exc.reason or exc.status)
+    return f"{message} ({'; '.join(details)})" if details else message
+
+
+class RichMenuApi:
+    """LINE's rich menu endpoints through the SDK (the picture goes to the data host)."""
+
+    def __init__(self, settings: Settings):
+        configuration = Configuration(
+            host=settings.line_api_host, access_token=settings.line_channel_access_token
+        )
+        configuration.retries = False  # a failed publish is retried by staff or the next job run
+        self._client = ApiClient(configuration)
+        self._api = MessagingApi(self._client)
+        self._blob = MessagingApiBlob(self._client)
+        self._timeout = settings.line_timeout
+
+    def __enter__(self) -> RichMenuApi:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._client.close()
+
+    def _call(self, method, *args, **kwargs):
+        try:
+            return method(*args, _request_timeout=self._timeout, **kwargs)
+        except (ApiException, urllib3.exceptions.HTTPError, ValidationError, ValueError) as exc:
+            raise _explained(exc) from exc
+
+    def create(self, menu: dict) -> str:
+        try:
+            request = RichMenuRequest.from_dict(menu)
+        except (ValidationError, ValueError) as exc:
+            raise _explained(exc) from exc
+        return self._call(self._api.create_rich_menu, request).rich_menu_id
+
+    def upload(self, rich_menu_id: str, image: MenuImage) -> None:
+        headers = {"Content-Type": image.content_type}
+        self._call(self._blob.set_rich_menu_image, rich_menu_id, body=image.body, _headers=headers)
+
+    def set_default(self, rich_menu_id: str) -> None:
+        self._call(self._api.set_default_rich_menu, rich_menu_id)
+
+    def link(self, rich_menu_id: str, user_ids: list[str]) -> None:
+        request = RichMenuBulkLinkRequest(rich_menu_id=rich_menu_id, user_ids=user_ids)
+        self._call(self._api.link_rich_menu_id_to_users, request)
+
+    def unlink(self, user_ids: list[str]) -> None:
+        request = RichMenuBulkUnlinkRequest(user_ids=user_ids)
+        self._call(self._api.unlink_rich_menu_id_from_users, request)
+
+    def delete(self, rich_menu_id: str) -> bool:
+        """Delete a menu LINE no longer needs to show; a failure is only logged (it is unused)."""
+        try:
+            self._call(self._api.delete_rich_menu, rich_menu_id)
+        except LineRefused as exc:
+            log.warning("rich menu %s not deleted on LINE: %s", rich_menu_id, exc)
+            return False
+        return True

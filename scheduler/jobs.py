@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.flow_turns import remind_quiet_runs
+from bot.rich_menu import sync_links
 from composition import Services
 from crm.clock import utcnow
 from crm.db import Database
@@ -62,6 +63,19 @@ def loyalty_upkeep(services: Services) -> None:
     ) + _in_batches(db, lambda session, now: remind_coupons(session, now, zone, base_url))
     if cards or codes or reminded:
         log.info("loyalty: %d cards and %d coupons expired, %d reminded", cards, codes, reminded)
+
+
+def rich_menu_links(services: Services) -> None:
+    """Customers who gained or lost a tag get their tag menu linked or unlinked on LINE, in
+    bulk; a republished menu's customers move to its new LINE menu."""
+    synced = sync_links(services.db, services.settings)
+    if synced.linked or synced.unlinked or synced.errors:
+        log.info(
+            "rich menus: %d linked, %d unlinked, errors: %s",
+            synced.linked,
+            synced.unlinked,
+            "; ".join(synced.errors) or "none",
+        )
 
 
 MAX_BATCHES = 100  # per run; the next run carries on

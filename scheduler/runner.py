@@ -27,7 +27,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.campaign_sending import CampaignSender
 from composition import Services, build_services
 from crm.settings import Settings
-from scheduler.jobs import campaign_tick, flow_upkeep, loyalty_upkeep
+from scheduler.jobs import campaign_tick, flow_upkeep, loyalty_upkeep, rich_menu_links
 
 log = logging.getLogger("scheduler")
 
@@ -48,6 +48,7 @@ JOBS: dict[str, Job] = {
     "flow_upkeep": Job(flow_upkeep, seconds=60),
     "campaign_tick": Job(campaign_tick, seconds=5),
     "loyalty_upkeep": Job(loyalty_upkeep, seconds=60),
+    "rich_menu_links": Job(rich_menu_links, seconds=60),
 }
 
 
