@@ -11,8 +11,10 @@ from dotenv import load_dotenv
 from werkzeug.serving import make_server
 
 from app import create_app
+from bot.rich_menu import publish_menu
 from crm.faq.samples import seed_sample_faqs
 from crm.loyalty.samples import seed_cafe_example
+from crm.rich_menus.menus import default_menu
 from crm.settings import SANDBOX_PORT, Settings
 from crm.surveys import seed_sample_survey
 from scheduler.runner import SenderLoops, add_jobs
@@ -41,6 +43,7 @@ def main() -> None:
     sandbox = start_sandbox(settings) if settings.sandbox else None
     if sandbox:
         _offer_sample_survey(app)
+        _show_default_rich_menu(app)
     worker = Worker(app.extensions["line_crm"])  # production runs it as its own process
     worker.start()
     jobs = BackgroundScheduler(timezone="UTC")  # production: python -m scheduler
@@ -74,6 +77,19 @@ def _offer_sample_survey(app) -> None:
             log.info("seeded the café's stamp card and welcome coupon: type スタンプカード")
         if seed_sample_faqs(session):
             log.info("seeded the café's FAQs: ask 駐車場ある？ or 何時まで開いてますか")
+
+
+def _show_default_rich_menu(app) -> None:
+    """Publish the default rich menu to this run's sandbox, so the phone page shows it."""
+    log = logging.getLogger("devserver")
+    services = app.extensions["line_crm"]
+    with services.db.transaction() as session:
+        menu_id = default_menu(session).id
+    published = publish_menu(services.db, services.settings, menu_id)
+    if published.error:
+        log.warning("the default rich menu was not shown: %s", published.error)
+    else:
+        log.info("the default rich menu is shown on the phone page")
 
 
 def _print_banner(settings: Settings, sandbox, host: str) -> None:
