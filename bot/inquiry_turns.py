@@ -30,8 +30,14 @@ from crm.faq.models import (
     FaqLookup,
 )
 from crm.inquiries.handoff_words import wants_staff
-from crm.inquiries.lifecycle import deflect_inquiry, hand_off, note_inquiry, open_inquiry
-from crm.inquiries.models import SOURCE_CATEGORY, SOURCE_HANDOFF, SOURCE_MESSAGE, SOURCE_UNMATCHED
+from crm.inquiries.lifecycle import (
+    deflect_inquiry,
+    hand_off,
+    note_inquiry,
+    open_inquiry,
+    pick_category,
+)
+from crm.inquiries.models import SOURCE_HANDOFF, SOURCE_MESSAGE, SOURCE_UNMATCHED
 from crm.inquiries.routing import load_inquiry_settings
 
 ACK_COOLDOWN_MINUTES = 30
@@ -62,8 +68,7 @@ def answer_from_faq(turn: Turn, text: str) -> bool:
     if not settings.enabled:
         return False
     found = match_text(turn.session, text, settings.thresholds)
-    inquiry = open_inquiry(turn.session, turn.customer.id)
-    category = inquiry.category if inquiry is not None else None
+    category = _category_in_hand(turn)
     lookup = record_lookup(turn.session, turn.customer.id, text, found, turn.now, category)
     if found.decision == DECISION_ANSWER:
         turn.reply(answer_messages(found.best, lookup.id, turn.texts))
@@ -73,6 +78,15 @@ def answer_from_faq(turn: Turn, text: str) -> bool:
         turn.reply(suggestion_messages(faqs, lookup.id, turn.texts))
         return True
     return False
+
+
+def _category_in_hand(turn: Turn) -> str | None:
+    """The category the customer is asking about: their open inquiry's, or the one they
+    picked in the お問い合わせ menu."""
+    inquiry = open_inquiry(turn.session, turn.customer.id)
+    if inquiry is not None and inquiry.category:
+        return inquiry.category
+    return turn.conversation().inquiry_category
 
 
 def note_media_for_staff(turn: Turn, kind: str) -> None:
@@ -208,15 +222,13 @@ FEEDBACK: dict[str, Callable[[Turn, FaqLookup], None]] = {
 
 def on_inquiry_postback(turn: Turn) -> None:
     """`action=inquiry`: the category menu; `&category=…`: that category's FAQs, and the
-    inquiry (if the customer goes on to write) is filed under it."""
+    inquiry (if the customer goes on to need staff) is filed under it."""
     category = _data(turn).get("category")
     categories = list(load_inquiry_settings(turn.session).categories)
     if category not in categories:
         turn.reply(category_menu_messages(categories, turn.texts))
         return
-    note_inquiry(
-        turn.session, turn.customer.id, turn.now, source=SOURCE_CATEGORY, category=category
-    )
+    pick_category(turn.conversation(), category)
     faqs = turn.session.scalars(
         select(Faq)
         .where(Faq.active, Faq.category == category)
@@ -229,8 +241,7 @@ def on_inquiry_postback(turn: Turn) -> None:
 
 def on_handoff_postback(turn: Turn) -> None:
     """`action=handoff`: the スタッフに聞く button."""
-    inquiry = open_inquiry(turn.session, turn.customer.id)
-    ask_for_staff(turn, category=inquiry.category if inquiry is not None else None)
+    ask_for_staff(turn, category=_category_in_hand(turn))
     turn.note_customer_spoke(turn.texts["faq_handoff_label"])
 
 

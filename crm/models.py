@@ -340,6 +340,8 @@ class Conversation(Base):
     # this chat until staff resolve it or resume the bot.
     bot_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     bot_paused_at: Mapped[datetime | None]
+    # The category picked in the お問い合わせ menu, filed on the customer's next inquiry.
+    inquiry_category: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

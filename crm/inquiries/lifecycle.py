@@ -34,9 +34,13 @@ def note_inquiry(
     category: str | None = None,
 ) -> Inquiry:
     """The customer needs staff: continue their open inquiry (filling in a category it lacked)
-    or open one, routed to staff when the chat has no assignee yet."""
+    or open one, routed to staff when the chat has no assignee yet. Without a category, the
+    one the customer picked in the お問い合わせ menu is used."""
     if source not in SOURCES:
         raise ValueError(f"unknown inquiry source {source!r}")
+    conversation = conversation_for(session, customer_id, now)
+    category = category or conversation.inquiry_category
+    conversation.inquiry_category = None
     inquiry = open_inquiry(session, customer_id)
     if inquiry is not None:
         if inquiry.category is None and category:
@@ -45,6 +49,12 @@ def note_inquiry(
             inquiry.first_text = text[:MAX_FIRST_TEXT]
         return inquiry
     return _open(session, customer_id, now, source, text, category)
+
+
+def pick_category(conversation: Conversation, category: str) -> None:
+    """The customer chose a category in the お問い合わせ menu: their next inquiry is filed
+    under it (no inquiry yet: the FAQs may answer them first)."""
+    conversation.inquiry_category = category
 
 
 def _open(session, customer_id, now, source, text, category) -> Inquiry:

@@ -17,9 +17,8 @@ INQUIRY_RESOLVED = "resolved"
 # How an inquiry began.
 SOURCE_UNMATCHED = "unmatched"  # the FAQ had no answer
 SOURCE_HANDOFF = "handoff"  # the customer asked for staff (keyword or button)
-SOURCE_CATEGORY = "category"  # picked a category in the お問い合わせ menu
 SOURCE_MESSAGE = "message"  # wrote while the bot was not answering (paused, no FAQs)
-SOURCES = (SOURCE_UNMATCHED, SOURCE_HANDOFF, SOURCE_CATEGORY, SOURCE_MESSAGE)
+SOURCES = (SOURCE_UNMATCHED, SOURCE_HANDOFF, SOURCE_MESSAGE)
 
 
 class Inquiry(Base):
