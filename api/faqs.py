@@ -13,7 +13,7 @@ from api.spec import operation
 from crm.audit import record_audit
 from crm.clock import utcnow
 from crm.faq.answering import match_text
-from crm.faq.entries import FaqError, FaqInput, create_faq, list_faqs, update_faq
+from crm.faq.entries import FaqError, FaqInput, create_faq, delete_faq, list_faqs, update_faq
 from crm.faq.models import Faq
 from request_scope import request_session, services
 
@@ -94,7 +94,7 @@ def replace(faq_id: int, body: FaqIn):
 def delete(faq_id: int):
     with services().db.transaction() as session:
         faq = session.get(Faq, faq_id) or abort(404)
-        session.delete(faq)
+        delete_faq(session, faq)
         _audit(session, "api.faq_deleted", faq_id)
     return "", 204
 

@@ -124,6 +124,12 @@ def update_faq(faq: Faq, data: FaqInput) -> Faq:
     return faq
 
 
+def delete_faq(session: Session, faq: Faq) -> None:
+    """Remove the FAQ; its past lookups stay in the reports (their faq_id becomes empty)."""
+    session.delete(faq)
+    session.flush()
+
+
 def _columns(data: FaqInput) -> dict[str, Any]:
     return {
         "questions": data.questions,
