@@ -13,24 +13,12 @@ from bot.rich_menu import publish_menu
 from crm.faq.samples import add_sample_faqs
 from crm.inquiries.models import Inquiry
 from crm.models import ConsentChange, Conversation
-from crm.rich_menus.image import JapaneseFontMissing, check_japanese_font
 from crm.rich_menus.menus import default_menu
 from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
 from tests.conftest import wait_until
+from tests.fonts import NEEDS_JAPANESE_FONT
 
-
-def _has_japanese_font() -> bool:
-    try:
-        check_japanese_font()
-    except JapaneseFontMissing:
-        return False
-    return True
-
-
-pytestmark = [
-    *BROWSER_MARKS,
-    pytest.mark.skipif(not _has_japanese_font(), reason="no Japanese font (fonts-noto-cjk)"),
-]
+pytestmark = [*BROWSER_MARKS, NEEDS_JAPANESE_FONT]
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from tests.browser import BROWSER_MARKS
 from tests.conftest import wait_until
+from tests.fonts import NEEDS_JAPANESE_FONT
 from tests.test_inbox_browser import _app_url, _sign_in, browser  # noqa: F401
 
-pytestmark = BROWSER_MARKS
+pytestmark = [*BROWSER_MARKS, NEEDS_JAPANESE_FONT]
 
 
 def test_an_admin_edits_and_publishes_the_menu_in_the_browser(

@@ -18,6 +18,7 @@ from crm.rich_menus.definitions import (
 )
 from crm.rich_menus.image import MAX_BYTES, japanese_font, render_menu
 from crm.rich_menus.menus import default_areas, default_input
+from tests.fonts import NEEDS_JAPANESE_FONT
 
 
 def _menu(size="large", layout="3x2", areas=None, theme=None):
@@ -63,6 +64,7 @@ def _differs(one: Image.Image, other: Image.Image) -> int:
         ("compact", "3x1", (2500, 843)),
     ],
 )
+@NEEDS_JAPANESE_FONT
 def test_the_picture_is_lines_size_and_under_one_megabyte(size, layout, pixels):
     areas = default_areas()[: int(layout[0]) * int(layout[2])]
     image = render_menu(_menu(size, layout, areas))
@@ -73,6 +75,7 @@ def test_the_picture_is_lines_size_and_under_one_megabyte(size, layout, pixels):
     assert picture.size == pixels
 
 
+@NEEDS_JAPANESE_FONT
 def test_a_japanese_label_is_drawn_with_real_glyphs_not_boxes():
     real = _picture(_one_label("お問い合わせ"))
     tofu = _picture(_one_label("お問い合わせ"), _bad_font)
@@ -87,6 +90,7 @@ def test_a_japanese_label_is_drawn_with_real_glyphs_not_boxes():
     assert _differs(*same_length_real) > 2000
 
 
+@NEEDS_JAPANESE_FONT
 def test_the_areas_tile_the_whole_picture():
     boxes = area_bounds("large", "3x2")
     assert [b["width"] for b in boxes[:3]] == [833, 833, 834]

@@ -13,6 +13,7 @@ from crm.rich_menus.models import MENU_PUBLISHED, CustomerRichMenu, RichMenu
 from crm.tags import create_tag, tag_customer
 from tests import sandbox_admin as sb
 from tests.conftest import sign_in
+from tests.fonts import NEEDS_JAPANESE_FONT
 
 
 def _form(client, **changes) -> dict:
@@ -46,6 +47,7 @@ def _menus(db) -> list[RichMenu]:
         return list(session.scalars(select(RichMenu).order_by(RichMenu.id)))
 
 
+@NEEDS_JAPANESE_FONT
 def test_the_list_makes_the_default_menu_and_shows_its_preview(admin_client, db):
     page = admin_client.get("/inbox/rich-menus")
     assert page.status_code == 200
@@ -73,6 +75,7 @@ def test_every_form_needs_the_csrf_token(admin_client, db):
     assert _menus(db) == []
 
 
+@NEEDS_JAPANESE_FONT
 def test_a_tag_menu_is_saved_and_published_to_its_customers(admin_client, db, line, customers):
     [vip] = customers(1)
     with db.transaction() as session:
@@ -118,6 +121,7 @@ def test_the_editor_refuses_what_line_would_refuse(admin_client, db, changes, sh
     assert _menus(db) == []
 
 
+@NEEDS_JAPANESE_FONT
 def test_lines_error_is_shown_on_the_menu(admin_client, db, line):
     admin_client.get("/inbox/rich-menus")
     [menu] = _menus(db)

@@ -22,6 +22,7 @@ from scheduler.runner import JOBS
 from tests import sandbox_admin as sb
 from tests.chat import Chat
 from tests.conftest import TEST_TOKEN
+from tests.fonts import NEEDS_JAPANESE_FONT
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 
@@ -72,6 +73,7 @@ def _linked(line, user_id: str) -> str | None:
     return response.json()["richMenuId"] if response.status_code == 200 else None
 
 
+@NEEDS_JAPANESE_FONT
 def test_the_default_menu_is_published_with_its_picture_and_shown_to_everyone(db, line, settings):
     menu_id = _default_id(db)
     result = publish_menu(db, settings, menu_id)
@@ -100,6 +102,7 @@ def test_the_default_menu_is_published_with_its_picture_and_shown_to_everyone(db
     assert default["richMenuId"] == menu.line_rich_menu_id
 
 
+@NEEDS_JAPANESE_FONT
 def test_a_republished_menu_replaces_the_old_one_on_line(db, line, settings):
     menu_id = _default_id(db)
     first = publish_menu(db, settings, menu_id).line_rich_menu_id
@@ -117,6 +120,7 @@ def test_a_republished_menu_replaces_the_old_one_on_line(db, line, settings):
     assert on_line["areas"][5]["action"]["displayText"] == "よくある質問"
 
 
+@NEEDS_JAPANESE_FONT
 def test_customers_with_the_tag_get_the_tag_menu_and_lose_it_with_the_tag(
     db, line, settings, customers
 ):
@@ -145,6 +149,7 @@ def test_customers_with_the_tag_get_the_tag_menu_and_lose_it_with_the_tag(
     assert sync_links(db, settings).linked == 0  # nothing left to do: no calls
 
 
+@NEEDS_JAPANESE_FONT
 def test_republishing_a_tag_menu_moves_its_customers_and_deletes_the_old_menu(
     db, line, settings, customers
 ):
@@ -159,6 +164,7 @@ def test_republishing_a_tag_menu_moves_its_customers_and_deletes_the_old_menu(
     assert _line_get(line, f"/v2/bot/richmenu/{first}").status_code == 404
 
 
+@NEEDS_JAPANESE_FONT
 def test_the_highest_priority_tag_menu_wins(db, line, settings, customers):
     [both] = customers(1)
     low = _vip_menu(db, _tagged(db, [both], "常連"), priority=1, name="常連メニュー")
@@ -170,6 +176,7 @@ def test_the_highest_priority_tag_menu_wins(db, line, settings, customers):
     assert _linked(line, _line_user(db, both)) == published.line_rich_menu_id
 
 
+@NEEDS_JAPANESE_FONT
 def test_links_go_in_calls_of_at_most_500_users(db, line, settings, customers):
     many = customers(501)
     menu_id = _vip_menu(db, _tagged(db, many))
@@ -200,6 +207,7 @@ def test_links_go_in_calls_of_at_most_500_users(db, line, settings, customers):
         ),
     ],
 )
+@NEEDS_JAPANESE_FONT
 def test_lines_error_is_kept_on_the_menu_and_the_live_menu_stays(
     db, line, settings, status, body, shown
 ):
@@ -221,6 +229,7 @@ def test_lines_error_is_kept_on_the_menu_and_the_live_menu_stays(
     assert len(_line_get(line, "/v2/bot/richmenu/list").json()["richmenus"]) == 1
 
 
+@NEEDS_JAPANESE_FONT
 def test_a_busy_line_during_linking_leaves_the_links_to_the_next_run(db, line, settings, customers):
     members = customers(2)
     menu_id = _vip_menu(db, _tagged(db, members))
@@ -240,6 +249,7 @@ def test_a_busy_line_during_linking_leaves_the_links_to_the_next_run(db, line, s
     assert _menu(db, menu_id).last_error is None
 
 
+@NEEDS_JAPANESE_FONT
 def test_the_scheduler_job_links_newly_tagged_customers_and_unlinks_a_menu_turned_off(
     db, line, services, customers
 ):
