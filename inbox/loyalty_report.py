@@ -3,14 +3,13 @@ issued in the period, for a range of shop days, with Chart.js charts."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from crm.clock import utcnow
 from crm.loyalty.reports import MAX_DAYS, LoyaltyReport, loyalty_report
 from inbox.i18n import select_language, shop_zone
+from inbox.report_period import report_period
 from inbox.security import login_required
 from request_scope import request_session
 
@@ -27,20 +26,11 @@ def index():
     return redirect(url_for("inbox_loyalty_report.report"))
 
 
-def _day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 @bp.get("/report")
 @login_required
 def report():
     """?since=YYYY-MM-DD&until=YYYY-MM-DD, shop days, both included (the last 30 by default)."""
-    today = utcnow().astimezone(shop_zone()).date()
-    until = _day("until") or today
-    since = _day("since") or until - timedelta(days=DEFAULT_DAYS - 1)
+    since, until = report_period(DEFAULT_DAYS)
     figures = loyalty_report(request_session(), since, until, shop_zone(), utcnow())
     return render_template(
         "inbox/loyalty/report.html",

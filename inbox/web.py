@@ -24,6 +24,7 @@ from inbox import (
     settings_views,
     survey_views,
 )
+from inbox.field_messages import field_message
 from inbox.i18n import init_i18n, select_language
 from inbox.loyalty_texts import event_line
 from inbox.security import add_security_headers, check_csrf, csrf_token, load_signed_in_staff
@@ -88,4 +89,5 @@ def register_inbox(app: Flask) -> None:
     app.jinja_env.globals["current_staff"] = lambda: g.get("staff")
     app.jinja_env.globals["current_language"] = select_language
     app.jinja_env.filters["linkify"] = linkify
+    app.jinja_env.filters["field_message"] = field_message
     app.jinja_env.globals["event_line"] = event_line

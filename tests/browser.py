@@ -1,6 +1,8 @@
 """Headless Chromium for the browser tests: Debian's package, launched by Playwright."""
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -19,3 +21,20 @@ BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)"),
 ]
+
+
+@contextmanager
+def chromium_page(viewport: dict | None = None) -> Iterator:
+    """A page in a fresh headless Chromium, in Japanese (the phone page's tests)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        context = browser.new_context(
+            locale="ja-JP", **({"viewport": viewport} if viewport else {})
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()

@@ -140,14 +140,18 @@ def test_agents_may_read_the_report_but_not_edit_faqs(agent_client, db):
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"questions": "\n \n", "answer": "答え"}, "questions", "at least one example question"),
-        ({"questions": "質問", "answer": "  "}, "answer", "an answer is required"),
-        ({"questions": "質問", "answer": "答え", "category": "カ" * 51}, "category", "at most 50"),
-        ({"questions": "質問\n" + "長" * 201, "answer": "答え"}, "questions", "Entry 2"),
+        (
+            {"questions": "\n \n", "answer": "答え"},
+            "questions",
+            "質問の例を1つ以上入力してください",
+        ),
+        ({"questions": "質問", "answer": "  "}, "answer", "回答を入力してください"),
+        ({"questions": "質問", "answer": "答え", "category": "カ" * 51}, "category", "50文字以内"),
+        ({"questions": "質問\n" + "長" * 201, "answer": "答え"}, "questions", "2件目: 200文字以内"),
         (
             {"questions": "質問", "answer": "答え", "quick_replies": "\n".join("abcdefghijkl")},
             "quick_replies",
-            "at most 11",
+            "11個まで",
         ),
     ],
 )
@@ -167,7 +171,7 @@ def test_a_flex_answer_is_read_only_and_kept(admin_client, db):
         data = FaqInput(["メニューは？"], "メニュー", answer_kind="flex", answer_flex=bubble)
         faq_id = create_faq(session, data).id
     page = admin_client.get(f"/inbox/faqs/{faq_id}")
-    assert "Flex card (edited through the API)" in page.text
+    assert "Flexカード（APIで編集）" in page.text
     fields = _form(admin_client, questions="メニューは？\nメニュー見たい", answer="今月のメニュー")
     assert admin_client.post(f"/inbox/faqs/{faq_id}", data=fields).status_code == 302
     (faq,) = _faqs(db)
@@ -393,9 +397,9 @@ def test_the_report_page_shows_the_figures_and_escapes_customers_words(admin_cli
     page = admin_client.get("/inbox/inquiries/report?since=2024-05-06&until=2024-05-19")
     assert page.status_code == 200
     assert '<dd id="total-asked">6</dd>' in page.text
-    assert '<dd id="overall-first-response">20 min</dd>' in page.text
-    assert '<dd id="overall-resolution">2 h</dd>' in page.text
-    assert "<td>1.5 h</td>" in page.text
+    assert '<dd id="overall-first-response">20分</dd>' in page.text
+    assert '<dd id="overall-resolution">2時間</dd>' in page.text
+    assert "<td>1.5時間</td>" in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;ペット連れOK?" in page.text
     assert "<script>alert(1)" not in page.text
     assert "/inbox/faqs/new?question=%E9%A7%90" in page.text  # Create FAQ from this: 駐…

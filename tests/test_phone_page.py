@@ -6,22 +6,16 @@ import threading
 import pytest
 import requests
 
-from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
+from tests.browser import BROWSER_MARKS, chromium_page
 from tests.conftest import TEST_TOKEN, wait_until
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
-def page(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(locale="ja-JP")
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page():
+    with chromium_page() as tab:
+        yield tab
 
 
 def test_follow_chat_and_tap_a_button(page, live_app, line, tmp_path):

@@ -15,7 +15,7 @@ from crm.inquiries.models import Inquiry
 from crm.models import ConsentChange, Conversation
 from crm.rich_menus.menus import default_menu
 from crm.topics import create_topic, find_topic
-from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
+from tests.browser import BROWSER_MARKS, chromium_page
 from tests.conftest import wait_until
 from tests.fonts import NEEDS_JAPANESE_FONT
 
@@ -27,14 +27,8 @@ TOPICS = ("ランチ情報", "ディナー情報", "イベント", "クーポン
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(locale="ja-JP", viewport={"width": 900, "height": 1100})
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with chromium_page({"width": 900, "height": 1100}) as tab:
+        yield tab
 
 
 @pytest.fixture

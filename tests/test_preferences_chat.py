@@ -19,7 +19,7 @@ from crm.models import ConsentChange, Customer, Topic
 from crm.topics import create_topic, find_topic, set_topic_subscription
 from tests import line_payloads as lp
 from tests import sandbox_admin as sb
-from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
+from tests.browser import BROWSER_MARKS, chromium_page
 from tests.chat import Chat
 from tests.test_campaigns import TEXT, noon_tokyo, schedule, send_all, tick
 
@@ -281,14 +281,8 @@ def test_postback_data_names_only_what_to_set(chat, topics):
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(locale="ja-JP")
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with chromium_page() as tab:
+        yield tab
 
 
 @BROWSER_MARKS[0]

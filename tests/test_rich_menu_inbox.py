@@ -106,11 +106,11 @@ def test_a_tag_menu_is_saved_and_published_to_its_customers(admin_client, db, li
 @pytest.mark.parametrize(
     ("changes", "shown"),
     [
-        ({"area0_label": "あ" * 21}, "1–20 characters"),
-        ({"chat_bar_text": ""}, "1–14 characters"),
+        ({"area0_label": "あ" * 21}, "1〜20文字"),
+        ({"chat_bar_text": ""}, "1〜14文字"),
         ({"area1_text": "javascript:alert(1)"}, "https://"),
         ({"layout": "3x2"}, "3x1 / 2x1 / 1x1"),
-        ({"priority": "many"}, "a whole number"),
+        ({"priority": "many"}, "整数で入力"),
     ],
 )
 def test_the_editor_refuses_what_line_would_refuse(admin_client, db, changes, shown):

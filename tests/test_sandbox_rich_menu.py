@@ -29,7 +29,7 @@ from linebot.v3.messaging import (
 from sandbox.rich_menu_api import NO_IMAGE
 from sandbox.state import tiny_png
 from tests import sandbox_admin as sb
-from tests.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS
+from tests.browser import BROWSER_MARKS, chromium_page
 from tests.conftest import TEST_TOKEN, wait_until
 
 PNG = "image/png"
@@ -463,14 +463,8 @@ def test_a_fault_on_rich_menus_reaches_the_sdk(api, line):
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(locale="ja-JP", viewport={"width": 420, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with chromium_page({"width": 420, "height": 900}) as tab:
+        yield tab
 
 
 def _tab_menu(api, blob, alias: str, text: str) -> str:

@@ -125,9 +125,7 @@ def resolve_inquiry(
     resume_bot(conversation)
     inquiry = open_inquiry(session, conversation.customer_id)
     if inquiry is not None:
-        inquiry.status = INQUIRY_RESOLVED
-        inquiry.resolved_at = now
-        inquiry.resolved_by_id = staff_id
+        _close(inquiry, now, staff_id)
     return inquiry
 
 
@@ -137,6 +135,11 @@ def deflect_inquiry(session: Session, customer_id: int, now: datetime) -> Inquir
     inquiry = open_inquiry(session, customer_id)
     if inquiry is None or inquiry.first_response_at is not None:
         return None
+    _close(inquiry, now, None)
+    return inquiry
+
+
+def _close(inquiry: Inquiry, now: datetime, staff_id: int | None) -> None:
     inquiry.status = INQUIRY_RESOLVED
     inquiry.resolved_at = now
-    return inquiry
+    inquiry.resolved_by_id = staff_id
