@@ -1,6 +1,9 @@
 """Event handling in-process: CPU milliseconds per event of `handle_pending_events` over a
 stored backlog, on SQLite and PostgreSQL, LINE left out (replies stay queued). Steadier than
 `bench/webhook.py`, which shares the cores with gunicorn, the sandbox and the load generator.
+Two workloads in the same invocation: `hello` (こんにちは to a shop without FAQs: the
+acknowledgement path, the baseline) and `questions` (the evaluation set's customer questions to
+the sample café's 31 FAQs: matching, lookups, answers, suggestions and inquiries).
 Prints a table; asserts nothing.
 
     .venv/bin/python bench/handling.py [--events 4000] [--repeat 3] [--databases sqlite,postgresql]
@@ -9,6 +12,7 @@ Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -22,6 +26,7 @@ from bench.webhook import fresh_database, machine_load  # noqa: E402
 from bot.handling import EVENTS_PER_LANE, LANES_PER_ROUND, handle_pending_events  # noqa: E402
 from crm.clock import utcnow  # noqa: E402
 from crm.db import Database  # noqa: E402
+from crm.faq.samples import add_sample_faqs  # noqa: E402
 from crm.inbound_events import store_events  # noqa: E402
 from tests import line_payloads as lp  # noqa: E402
 
@@ -33,15 +38,26 @@ def handle_all(db: Database) -> int:
     return handled
 
 
-def one_run(url: str, users: int, events: int) -> tuple[float, float]:
+QUESTIONS = [
+    json.loads(line)["text"]
+    for line in (ROOT / "tests/data/faq_questions.jsonl").read_text().splitlines()
+    if line.strip()
+]
+WORKLOADS = {"hello": ["こんにちは"], "questions": QUESTIONS}
+
+
+def one_run(url: str, users: int, events: int, workload: str) -> tuple[float, float]:
     """CPU and wall milliseconds per event for `events` text messages from `users` followers."""
     db = Database(url)
     try:
         user_ids = [lp.new_user_id() for _ in range(users)]
         with db.transaction() as session:
             store_events(session, None, [lp.follow(u) for u in user_ids], utcnow())
+            if workload == "questions":
+                add_sample_faqs(session)
         handle_all(db)  # customers and their chats exist, as in a running shop
-        messages = [lp.text(user_ids[n % users], "こんにちは") for n in range(events)]
+        texts = WORKLOADS[workload]
+        messages = [lp.text(user_ids[n % users], texts[n % len(texts)]) for n in range(events)]
         with db.transaction() as session:
             store_events(session, None, messages, utcnow())
         cpu, wall = time.process_time(), time.perf_counter()
@@ -63,21 +79,26 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for kind in args.databases.split(","):
-            runs = []
-            for n in range(args.repeat):
-                folder = Path(workdir) / f"{kind}-{n}"  # a new SQLite file each run
-                folder.mkdir()
-                runs.append(one_run(fresh_database(kind, folder), args.users, args.events))
-            rows.append((kind, runs))
+            for workload in WORKLOADS:
+                runs = []
+                for n in range(args.repeat):
+                    folder = Path(workdir) / f"{kind}-{workload}-{n}"  # a new SQLite file each run
+                    folder.mkdir()
+                    url = fresh_database(kind, folder)
+                    runs.append(one_run(url, args.users, args.events, workload))
+                rows.append((kind, workload, runs))
     print(f"\n{load}; rounds of {LANES_PER_ROUND} lanes x {EVENTS_PER_LANE} events")
     print(f"{args.events} text events from {args.users} followers, median of {args.repeat} runs\n")
-    print("| database | CPU ms / event | wall ms / event | runs (CPU) |")
-    print("|---|---|---|---|")
-    for kind, runs in rows:
+    print("| database | workload | CPU ms / event | wall ms / event | CPU vs hello | runs (CPU) |")
+    print("|---|---|---|---|---|---|")
+    baseline = {}
+    for kind, workload, runs in rows:
         cpu = statistics.median(r[0] for r in runs)
         wall = statistics.median(r[1] for r in runs)
+        baseline.setdefault(kind, cpu)
         each = ", ".join(f"{r[0]:.3f}" for r in runs)
-        print(f"| {kind} | {cpu:.3f} | {wall:.3f} | {each} |")
+        ratio = cpu / baseline[kind]
+        print(f"| {kind} | {workload} | {cpu:.3f} | {wall:.3f} | {ratio:.2f}x | {each} |")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from bot.faq_messages import (
 from bot.messages import ack_messages, text_message
 from bot.turn import Turn
 from crm.business_hours import away_reply_due, away_text, load_business_hours
-from crm.faq.answering import match_text, record_lookup, record_outcome
+from crm.faq.answering import FaqMatch, match_text, record_lookup, record_outcome
 from crm.faq.entries import load_faq_settings
+from crm.faq.matching import is_pleasantry
 from crm.faq.models import (
     DECISION_ANSWER,
     DECISION_SUGGEST,
@@ -31,13 +32,13 @@ from crm.faq.models import (
 )
 from crm.inquiries.handoff_words import wants_staff
 from crm.inquiries.lifecycle import (
+    continue_inquiry,
     deflect_inquiry,
     hand_off,
-    note_inquiry,
     open_inquiry,
     pick_category,
 )
-from crm.inquiries.models import SOURCE_HANDOFF, SOURCE_MESSAGE, SOURCE_UNMATCHED
+from crm.inquiries.models import SOURCE_HANDOFF, SOURCE_MESSAGE, SOURCE_UNMATCHED, Inquiry
 from crm.inquiries.routing import load_inquiry_settings
 
 ACK_COOLDOWN_MINUTES = 30
@@ -50,40 +51,52 @@ def route_question(turn: Turn, text: str) -> bool:
     if wants_staff(text):
         ask_for_staff(turn, text)
         return False
+    inquiry = open_inquiry(turn.session, turn.customer.id)
     if turn.conversation().bot_paused:
-        _note_for_staff(turn, text, SOURCE_MESSAGE)
+        _note_for_staff(turn, inquiry, text, SOURCE_MESSAGE)
         send_away_message(turn)
         return False
-    if answer_from_faq(turn, text):
+    if answer_from_faq(turn, text, inquiry):
         return True
-    _note_for_staff(turn, text, SOURCE_UNMATCHED)
+    _note_for_staff(turn, inquiry, text, SOURCE_UNMATCHED)
     acknowledge(turn)
     return False
 
 
-def answer_from_faq(turn: Turn, text: str) -> bool:
-    """Answer or suggest from the FAQs; False when they have nothing close enough (or the shop
-    turned FAQ answers off)."""
+def answer_from_faq(turn: Turn, text: str, inquiry: Inquiry | None) -> bool:
+    """Answer or suggest from the FAQs; False when they have nothing close enough, the shop
+    turned FAQ answers off, or the message is only a greeting or thanks (not a question)."""
     settings = load_faq_settings(turn.session)
-    if not settings.enabled:
+    if not settings.enabled or is_pleasantry(text):
         return False
     found = match_text(turn.session, text, settings.thresholds)
-    category = _category_in_hand(turn)
+    category = _category_in_hand(turn, inquiry)
     lookup = record_lookup(turn.session, turn.customer.id, text, found, turn.now, category)
-    if found.decision == DECISION_ANSWER:
-        turn.reply(answer_messages(found.best, lookup.id, turn.texts))
-        return True
-    if found.decision == DECISION_SUGGEST:
-        faqs = [faq for faq, _score in found.matches]
-        turn.reply(suggestion_messages(faqs, lookup.id, turn.texts))
-        return True
-    return False
+    reply = REPLIES.get(found.decision)
+    if reply is None:
+        return False
+    turn.session.flush()  # the buttons name the lookup
+    turn.reply(reply(found, lookup.id, turn.texts))
+    return True
 
 
-def _category_in_hand(turn: Turn) -> str | None:
+def _answer(found: FaqMatch, lookup_id: int, texts: dict[str, str]) -> list[dict]:
+    return answer_messages(found.best, lookup_id, texts)
+
+
+def _suggest(found: FaqMatch, lookup_id: int, texts: dict[str, str]) -> list[dict]:
+    return suggestion_messages([faq for faq, _score in found.matches], lookup_id, texts)
+
+
+REPLIES: dict[str, Callable[[FaqMatch, int, dict[str, str]], list[dict]]] = {
+    DECISION_ANSWER: _answer,
+    DECISION_SUGGEST: _suggest,
+}
+
+
+def _category_in_hand(turn: Turn, inquiry: Inquiry | None) -> str | None:
     """The category the customer is asking about: their open inquiry's, or the one they
     picked in the お問い合わせ menu."""
-    inquiry = open_inquiry(turn.session, turn.customer.id)
     if inquiry is not None and inquiry.category:
         return inquiry.category
     return turn.conversation().inquiry_category
@@ -93,11 +106,12 @@ def note_media_for_staff(turn: Turn, kind: str) -> None:
     """A photo, file or location outside a survey is for staff (part of the inquiry); a
     sticker alone is not a question."""
     if kind != "sticker":
-        _note_for_staff(turn, f"[{kind}]", SOURCE_MESSAGE)
+        inquiry = open_inquiry(turn.session, turn.customer.id)
+        _note_for_staff(turn, inquiry, f"[{kind}]", SOURCE_MESSAGE)
 
 
-def _note_for_staff(turn: Turn, text: str, source: str) -> None:
-    note_inquiry(turn.session, turn.customer.id, turn.now, source=source, text=text)
+def _note_for_staff(turn: Turn, inquiry: Inquiry | None, text: str, source: str) -> None:
+    continue_inquiry(turn.session, turn.customer.id, inquiry, turn.now, source=source, text=text)
 
 
 def acknowledge(turn: Turn) -> None:
@@ -241,7 +255,8 @@ def on_inquiry_postback(turn: Turn) -> None:
 
 def on_handoff_postback(turn: Turn) -> None:
     """`action=handoff`: the スタッフに聞く button."""
-    ask_for_staff(turn, category=_category_in_hand(turn))
+    inquiry = open_inquiry(turn.session, turn.customer.id)
+    ask_for_staff(turn, category=_category_in_hand(turn, inquiry))
     turn.note_customer_spoke(turn.texts["faq_handoff_label"])
 
 

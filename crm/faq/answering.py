@@ -41,15 +41,25 @@ class FaqMatch:
         return self.matches[0][1] if self.matches else 0.0
 
 
+_SESSION_KEY = "faq_index"  # in session.info: the index this session already checked
+
+
 class _IndexCache:
     """One FaqIndex per database, kept while the active FAQs are unchanged (their count, the
-    latest edit and the highest id say so: one small query per message)."""
+    latest edit and the highest id say so: one small query per session, that is per round of
+    event handling or per request)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[tuple, FaqIndex]] = {}
 
     def index(self, session: Session) -> FaqIndex:
+        checked = session.info.get(_SESSION_KEY)
+        if checked is None:
+            checked = session.info[_SESSION_KEY] = self._current(session)
+        return checked
+
+    def _current(self, session: Session) -> FaqIndex:
         key = str(session.get_bind().url)
         version = tuple(
             session.execute(
@@ -92,10 +102,6 @@ def _load(session: Session, ids: list) -> list[Faq]:
     return list(session.scalars(select(Faq).where(Faq.id.in_(ids))))
 
 
-def has_active_faqs(session: Session) -> bool:
-    return session.scalar(select(Faq.id).where(Faq.active).limit(1)) is not None
-
-
 def record_lookup(
     session: Session,
     customer_id: int,
@@ -104,7 +110,8 @@ def record_lookup(
     now: datetime,
     category: str | None = None,
 ) -> FaqLookup:
-    """Log the question and the decision for the reports."""
+    """Log the question and the decision for the reports (flushed by the caller when it needs
+    the id: an answer's and suggestions' buttons name it)."""
     best = found.best
     lookup = FaqLookup(
         customer_id=customer_id,
@@ -117,7 +124,6 @@ def record_lookup(
         category=category or (best.category if best is not None else None),
     )
     session.add(lookup)
-    session.flush()
     return lookup
 
 

@@ -19,9 +19,16 @@ MAX_FIRST_TEXT = 500
 
 
 def open_inquiry(session: Session, customer_id: int) -> Inquiry | None:
-    return session.scalar(
-        select(Inquiry).where(Inquiry.customer_id == customer_id, Inquiry.status == INQUIRY_OPEN)
-    )
+    """The customer's open inquiry. Read without flushing this session's pending writes (a
+    round of event handling inserts its interactions together at the end); an inquiry opened
+    in this session is flushed when it is opened (`_open`), so it is found all the same."""
+    with session.no_autoflush:
+        found = session.scalar(
+            select(Inquiry).where(
+                Inquiry.customer_id == customer_id, Inquiry.status == INQUIRY_OPEN
+            )
+        )
+    return found if found is not None and found.status == INQUIRY_OPEN else None
 
 
 def note_inquiry(
@@ -36,18 +43,34 @@ def note_inquiry(
     """The customer needs staff: continue their open inquiry (filling in a category it lacked)
     or open one, routed to staff when the chat has no assignee yet. Without a category, the
     one the customer picked in the お問い合わせ menu is used."""
+    current = open_inquiry(session, customer_id)
+    return continue_inquiry(
+        session, customer_id, current, now, source=source, text=text, category=category
+    )
+
+
+def continue_inquiry(
+    session: Session,
+    customer_id: int,
+    current: Inquiry | None,
+    now: datetime,
+    *,
+    source: str,
+    text: str | None = None,
+    category: str | None = None,
+) -> Inquiry:
+    """`note_inquiry` for a caller that already looked up the open inquiry (`current`)."""
     if source not in SOURCES:
         raise ValueError(f"unknown inquiry source {source!r}")
     conversation = conversation_for(session, customer_id, now)
     category = category or conversation.inquiry_category
     conversation.inquiry_category = None
-    inquiry = open_inquiry(session, customer_id)
-    if inquiry is not None:
-        if inquiry.category is None and category:
-            inquiry.category = category
-        if inquiry.first_text is None and text:
-            inquiry.first_text = text[:MAX_FIRST_TEXT]
-        return inquiry
+    if current is not None:
+        if current.category is None and category:
+            current.category = category
+        if current.first_text is None and text:
+            current.first_text = text[:MAX_FIRST_TEXT]
+        return current
     return _open(session, customer_id, now, source, text, category)
 
 

@@ -104,9 +104,11 @@ def pick_assignee(session: Session, settings: InquirySettings, category: str | N
     Round robin continues after whoever got the category's latest routed inquiry; staff who
     were deactivated are skipped."""
     route = settings.routes.get(category or "") or settings.fallback
+    if route.mode == ROUTE_NONE or not route.staff_ids:
+        return None
     active = set(session.scalars(select(Staff.id).where(Staff.active.is_(True))))
     candidates = [staff_id for staff_id in route.staff_ids if staff_id in active]
-    if route.mode == ROUTE_NONE or not candidates:
+    if not candidates:
         return None
     if route.mode == ROUTE_FIXED:
         return candidates[0]
