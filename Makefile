@@ -48,6 +48,7 @@ bench: setup ## Run the benchmarks and print their tables
 	$(BIN)/python bench/campaigns.py
 	$(BIN)/python bench/loyalty.py
 	$(BIN)/python bench/counter.py
+	$(BIN)/python bench/faq.py
 
 messages: setup ## Re-extract the inbox's texts and update the ja/en catalogues
 	$(BIN)/pybabel extract -F inbox/babel.cfg -k _l --no-location --project "LINE CRM" -o inbox/translations/messages.pot .
