@@ -340,3 +340,18 @@ def sender(services):
     pool = ThreadPoolExecutor(4)
     yield CampaignSender(services.db, services.line, pool, multicast_per_second=1000)
     pool.shutdown()
+
+
+SHOP_TOPICS = ("ランチ情報", "ディナー情報", "イベント", "クーポン")
+
+
+@pytest.fixture
+def shop_topics(db) -> dict[str, int]:
+    """The four topics a new shop has (earlier tests may have emptied the table), by name."""
+    from crm.topics import create_topic, find_topic
+
+    with db.transaction() as session:
+        for name in SHOP_TOPICS:
+            if find_topic(session, name) is None:
+                create_topic(session, name)
+        return {name: find_topic(session, name).id for name in SHOP_TOPICS}

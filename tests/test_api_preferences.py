@@ -7,19 +7,15 @@ import pytest
 from sqlalchemy import select
 
 from crm.models import AuditEntry, ConsentChange, Customer, Topic
-from crm.topics import create_topic, find_topic, set_topic_subscription
+from crm.topics import set_topic_subscription
+from tests.conftest import SHOP_TOPICS
 
-TOPICS = ("ランチ情報", "ディナー情報", "イベント", "クーポン")
+TOPICS = SHOP_TOPICS
 
 
 @pytest.fixture(autouse=True)
-def topics(db) -> dict[str, int]:
-    """The shop's four topics (as a new shop has them), by name."""
-    with db.transaction() as session:
-        for name in TOPICS:
-            if find_topic(session, name) is None:
-                create_topic(session, name)
-        return {name: find_topic(session, name).id for name in TOPICS}
+def topics(shop_topics) -> dict[str, int]:
+    return shop_topics
 
 
 @pytest.fixture

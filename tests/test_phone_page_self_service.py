@@ -14,15 +14,11 @@ from crm.faq.samples import add_sample_faqs
 from crm.inquiries.models import Inquiry
 from crm.models import ConsentChange, Conversation
 from crm.rich_menus.menus import default_menu
-from crm.topics import create_topic, find_topic
 from tests.browser import BROWSER_MARKS, chromium_page
 from tests.conftest import wait_until
 from tests.fonts import NEEDS_JAPANESE_FONT
 
 pytestmark = [*BROWSER_MARKS, NEEDS_JAPANESE_FONT]
-
-
-TOPICS = ("ランチ情報", "ディナー情報", "イベント", "クーポン")
 
 
 @pytest.fixture
@@ -32,14 +28,11 @@ def page():
 
 
 @pytest.fixture
-def shop(live_app, db):
+def shop(live_app, db, shop_topics):
     """The sample FAQs, the shop's topics and the default rich menu, published to the sandbox."""
     services = live_app.extensions["line_crm"]
     with db.transaction() as session:
         add_sample_faqs(session)
-        for name in TOPICS:  # a new database has them; earlier tests may have emptied the table
-            if find_topic(session, name) is None:
-                create_topic(session, name)
         menu_id = default_menu(session).id
     assert publish_menu(services.db, services.settings, menu_id).error is None
     return live_app

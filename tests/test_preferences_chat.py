@@ -16,26 +16,22 @@ from crm.campaigns import campaign_counts
 from crm.clock import utcnow
 from crm.flex import walk
 from crm.models import ConsentChange, Customer, Topic
-from crm.topics import create_topic, find_topic, set_topic_subscription
+from crm.topics import set_topic_subscription
 from tests import line_payloads as lp
 from tests import sandbox_admin as sb
 from tests.browser import BROWSER_MARKS, chromium_page
 from tests.chat import Chat
+from tests.conftest import SHOP_TOPICS
 from tests.test_campaigns import TEXT, noon_tokyo, schedule, send_all, tick
 
-TOPICS = ("ランチ情報", "ディナー情報", "イベント", "クーポン")
+TOPICS = SHOP_TOPICS
 INTRO = "受け取りたいお知らせを選べます。"
 ALL_STOPPED = "現在、すべてのお知らせの配信を停止しています。選んだお知らせも届きません。"
 
 
 @pytest.fixture(autouse=True)
-def topics(db) -> dict[str, int]:
-    """The shop's four topics (as a new shop has them), by name."""
-    with db.transaction() as session:
-        for name in TOPICS:
-            if find_topic(session, name) is None:
-                create_topic(session, name)
-        return {name: find_topic(session, name).id for name in TOPICS}
+def topics(shop_topics) -> dict[str, int]:
+    return shop_topics
 
 
 @pytest.fixture

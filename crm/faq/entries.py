@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crm.faq.matching import Thresholds
 from crm.faq.models import ANSWER_FLEX, ANSWER_KINDS, ANSWER_TEXT, Faq
-from crm.field_errors import FieldError
+from crm.field_errors import FieldError, distinct_texts
 from crm.line_limits import (
     MAX_ALT_TEXT,
     MAX_BUBBLE_BYTES,
@@ -77,15 +77,15 @@ def clean_faq(data: FaqInput) -> FaqInput:
 def _clean_questions(questions: list[str]) -> list[str]:
     if not isinstance(questions, list):
         raise FaqError("questions", "a list of example questions")
-    cleaned = list(dict.fromkeys(q.strip() for q in questions if isinstance(q, str) and q.strip()))
-    if not cleaned:
-        raise FaqError("questions", "at least one example question")
-    if len(cleaned) > MAX_QUESTIONS:
-        raise FaqError("questions", f"at most {MAX_QUESTIONS} example questions")
-    for index, question in enumerate(cleaned):
-        if len(question) > MAX_QUESTION_LENGTH:
-            raise FaqError(f"questions[{index}]", f"at most {MAX_QUESTION_LENGTH} characters")
-    return cleaned
+    return distinct_texts(
+        questions,
+        "questions",
+        FaqError,
+        most=MAX_QUESTIONS,
+        longest=MAX_QUESTION_LENGTH,
+        none_message="at least one example question",
+        many_message=f"at most {MAX_QUESTIONS} example questions",
+    )
 
 
 def _clean_quick_replies(labels: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.field_errors import FieldError
+from crm.field_errors import FieldError, distinct_texts
 from crm.inquiries.models import Inquiry
 from crm.models import Staff
 from crm.shop_settings import read_setting, write_setting
@@ -76,15 +76,16 @@ def _stored(route: Route) -> dict[str, Any]:
 
 
 def _check_categories(categories: tuple[str, ...]) -> tuple[str, ...]:
-    cleaned = tuple(dict.fromkeys(c.strip() for c in categories if c and c.strip()))
-    if not cleaned:
-        raise RoutingError("categories", "at least one category")
-    if len(cleaned) > MAX_CATEGORIES:
-        raise RoutingError("categories", f"at most {MAX_CATEGORIES}")
-    for index, name in enumerate(cleaned):
-        if len(name) > MAX_CATEGORY_LABEL:
-            raise RoutingError(f"categories[{index}]", f"at most {MAX_CATEGORY_LABEL} characters")
-    return cleaned
+    names = distinct_texts(
+        categories,
+        "categories",
+        RoutingError,
+        most=MAX_CATEGORIES,
+        longest=MAX_CATEGORY_LABEL,
+        none_message="at least one category",
+        many_message=f"at most {MAX_CATEGORIES}",
+    )
+    return tuple(names)
 
 
 def _check_route(session: Session, where: str, route: Route) -> None:
